@@ -5,46 +5,11 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import BaseDataset
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch import nn
 
 from cpabmm.engine import load_checkpoint_file
-from cpabmm.registry import DATASETS, MODELS
 
 CONFIG = osp.join(osp.dirname(__file__), '..', 'data', 'configs', 'tiny_regressor_runner.py')
-
-
-@MODELS.register_module(force=True)
-class TinyRegressor(BaseModel):
-    """A two-layer regressor: just enough to exercise the runner."""
-
-    def __init__(self, in_features: int, hidden: int):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(in_features, hidden), nn.Tanh(), nn.Linear(hidden, 1))
-
-    def forward(self, inputs, targets, mode='tensor', **meta):
-        prediction = self.net(inputs)
-        if mode == 'loss':
-            return {'loss_mse': nn.functional.mse_loss(prediction, targets)}
-        return prediction
-
-
-@DATASETS.register_module(force=True)
-class TinyRegressionDataset(BaseDataset):
-    """Fixed random samples of a linear target."""
-
-    def __init__(self, length: int, in_features: int):
-        self.length, self.in_features = length, in_features
-        super().__init__(serialize_data=False, lazy_init=False)
-
-    def load_data_list(self):
-        generator = torch.Generator().manual_seed(1)
-        x = torch.randn(self.length, self.in_features, generator=generator)
-        y = x.sum(dim=1, keepdim=True)
-        return [dict(inputs=x[i], targets=y[i]) for i in range(self.length)]
 
 
 def _runner(work_dir, **overrides) -> Runner:

@@ -2,6 +2,8 @@
 # check training, checkpointing and resuming through MMEngine's Runner.
 _base_ = ['../../../configs/_base_/default_runtime.py']
 
+custom_imports = dict(imports=['tests.engine.tiny_components'], allow_failed_imports=False)
+
 model = dict(type='TinyRegressor', in_features=4, hidden=8)
 
 train_dataloader = dict(

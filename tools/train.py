@@ -1,0 +1,95 @@
+"""Train a model from a config: ``python tools/train.py CONFIG [options]``."""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+# Importing cpabmm.engine also makes every local checkpoint load weights-only.
+from cpabmm.engine import ConfigError, load_config
+from cpabmm.registry import RUNNERS
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train an image animation model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--work-dir', help='directory for logs and checkpoints')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or from the latest one in '
+        'the work directory when no path is given')
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision (CUDA)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. model.motion.type=TPSMotion')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher for distributed training')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def apply_amp(cfg) -> None:
+    """Switch the optimiser wrapper(s) to mixed precision."""
+    import torch
+    if not torch.cuda.is_available():
+        raise ConfigError('--amp needs a CUDA device (none found); drop --amp to train in float32')
+    wrapper = cfg.optim_wrapper
+    if wrapper.get('type', 'OptimWrapper') == 'OptimWrapper':
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.setdefault('loss_scale', 'dynamic')
+    elif wrapper.get('type') != 'AmpOptimWrapper':
+        raise ConfigError(
+            f'--amp cannot change optim_wrapper of type {wrapper.type!r}; set '
+            'AmpOptimWrapper in the config instead')
+
+
+def build_cfg(args: argparse.Namespace):
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        apply_amp(cfg)
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise ConfigError(f'--resume checkpoint not found: {args.resume}')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    return cfg
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        cfg = build_cfg(args)
+    except ConfigError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    runner.train()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
