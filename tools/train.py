@@ -8,7 +8,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 # Importing cpabmm.engine also makes every local checkpoint load weights-only.
-from cpabmm.engine import ConfigError, load_config
+from cpabmm.engine import ConfigError, load_config, prepare_cpu_distributed
 from cpabmm.registry import RUNNERS
 
 
@@ -83,6 +83,7 @@ def main(argv=None) -> int:
     except ConfigError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
+    prepare_cpu_distributed(cfg)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:

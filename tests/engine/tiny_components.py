@@ -1,10 +1,13 @@
 """A tiny model and dataset registered for runner tests."""
+import time
+
 import torch
 from mmengine.dataset import BaseDataset
+from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from torch import nn
 
-from cpabmm.registry import DATASETS, MODELS
+from cpabmm.registry import DATASETS, HOOKS, MODELS
 
 
 @MODELS.register_module(force=True)
@@ -36,3 +39,23 @@ class TinyRegressionDataset(BaseDataset):
         x = torch.randn(self.length, self.in_features, generator=generator)
         y = x.sum(dim=1, keepdim=True)
         return [dict(inputs=x[i], targets=y[i]) for i in range(self.length)]
+
+
+@HOOKS.register_module(force=True)
+class RankWeightsDumpHook(Hook):
+    """Save each rank's final weights, to check that ranks stay in sync."""
+
+    def after_train(self, runner) -> None:
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        torch.save(model.state_dict(), f'{runner.work_dir}/weights_rank{runner.rank}.pt')
+
+
+@HOOKS.register_module(force=True)
+class IterDelayHook(Hook):
+    """Slow each iteration down so that a test can kill a run mid-way."""
+
+    def __init__(self, seconds: float = 0.0):
+        self.seconds = seconds
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        time.sleep(self.seconds)

@@ -25,3 +25,4 @@ default_hooks = dict(
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0, deterministic=True)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
+custom_hooks = [dict(type='RankWeightsDumpHook'), dict(type='IterDelayHook', seconds=0.0)]
