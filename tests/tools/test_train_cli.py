@@ -1,4 +1,5 @@
 """tools/train.py: training, auto-resume and config errors from the CLI."""
+import importlib.util
 import os
 import os.path as osp
 import signal
@@ -30,19 +31,28 @@ def test_train_then_auto_resume(tmp_path):
     assert 'Advance dataloader 3 steps' in second.stdout + second.stderr
 
 
-def test_unknown_override_key_is_one_line_error(tmp_path):
-    result = run_train('--work-dir', str(tmp_path), '--cfg-options', 'train_cfg.max_itres=3')
-    assert result.returncode == 2
-    message = result.stderr.strip().splitlines()
+def load_train_tool():
+    spec = importlib.util.spec_from_file_location('train_tool', osp.join(ROOT, 'tools', 'train.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_unknown_override_key_is_one_line_error(tmp_path, capsys):
+    code = load_train_tool().main(
+        [CONFIG, '--work-dir', str(tmp_path), '--cfg-options', 'train_cfg.max_itres=3'])
+    assert code == 2
+    message = capsys.readouterr().err.strip().splitlines()
     assert len(message) == 1
     assert "unknown config key 'train_cfg.max_itres'" in message[0]
     assert "did you mean 'max_iters'" in message[0]
 
 
-def test_missing_resume_checkpoint(tmp_path):
-    result = run_train('--work-dir', str(tmp_path), '--resume', str(tmp_path / 'nope.pth'))
-    assert result.returncode == 2
-    assert 'checkpoint not found' in result.stderr
+def test_missing_resume_checkpoint(tmp_path, capsys):
+    code = load_train_tool().main(
+        [CONFIG, '--work-dir', str(tmp_path), '--resume', str(tmp_path / 'nope.pth')])
+    assert code == 2
+    assert 'checkpoint not found' in capsys.readouterr().err
 
 
 def test_sigkill_mid_run_then_resume_continues(tmp_path):
