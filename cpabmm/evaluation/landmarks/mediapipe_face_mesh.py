@@ -1,6 +1,7 @@
 """MediaPipe's 468-point face mesh as an AKD landmark detector (offline)."""
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -50,7 +51,9 @@ class MediaPipeFaceMesh(LandmarkDetector):
             min_detection_confidence=min_detection_confidence)
 
     def detect(self, image: np.ndarray) -> Optional[np.ndarray]:
-        result = self._mesh.process(np.ascontiguousarray(image))
+        with warnings.catch_warnings():  # protobuf 4 deprecation notice
+            warnings.filterwarnings('ignore', message='SymbolDatabase.GetPrototype')
+            result = self._mesh.process(np.ascontiguousarray(image))
         if not result.multi_face_landmarks:
             return None
         height, width = image.shape[:2]
