@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import importlib
 import os.path as osp
-import pickle
 from abc import ABCMeta, abstractmethod
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
 
 from .errors import MetricUnavailableError
-from .registry import IDENTITY_EMBEDDERS
+from .registry import IDENTITY_EMBEDDERS, build_component
 from .samples import as_size, resize_images
+from .weights import read_weights
 
 
 class IdentityEmbedder(metaclass=ABCMeta):
@@ -29,19 +29,9 @@ class IdentityEmbedder(metaclass=ABCMeta):
 def build_identity_embedder(
         embedder: Union[dict, IdentityEmbedder]) -> IdentityEmbedder:
     """An embedder from a config dict (``IDENTITY_EMBEDDERS``) or an instance."""
-    if isinstance(embedder, IdentityEmbedder):
-        return embedder
-    if not isinstance(embedder, dict) or 'type' not in embedder:
-        raise ValueError(
-            'embedder must be an IdentityEmbedder or a dict with a type, e.g. '
-            "dict(type='TorchEmbedder', network='pkg.module:Net', "
-            f"weights='net.pth'); got {embedder!r}")
-    built: Any = IDENTITY_EMBEDDERS.build(embedder)
-    if not isinstance(built, IdentityEmbedder):
-        raise ValueError(
-            f"embedder type {embedder['type']!r} built a "
-            f'{type(built).__name__}, not an IdentityEmbedder subclass')
-    return built
+    return build_component(
+        embedder, IDENTITY_EMBEDDERS, IdentityEmbedder,
+        "dict(type='TorchEmbedder', network='pkg.module:Net', weights='net.pth')")
 
 
 def import_object(path: str) -> Callable:
@@ -64,18 +54,10 @@ def import_object(path: str) -> Callable:
 
 
 def read_state_dict(path: str, key: Optional[str], strip_prefix: str) -> dict:
-    """A state dict read with ``weights_only=True`` from a local file."""
-    path = osp.expanduser(path)
-    if not osp.isfile(path):
-        raise MetricUnavailableError(
-            f'identity network weights not found: {path} (set weights= to the '
-            'file holding its state dict)')
-    try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError:
-        raise ValueError(
-            f'{path} is not a plain state dict (it pickles Python objects); '
-            'save it with torch.save(model.state_dict(), path)') from None
+    """The identity network's state dict from a local file."""
+    checkpoint = read_weights(
+        path, 'identity network weights',
+        'set weights= to the file holding its state dict')
     if key is not None:
         if key not in checkpoint:
             raise ValueError(f'{path} has no entry {key!r} (state_dict_key)')

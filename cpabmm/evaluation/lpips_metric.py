@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os.path as osp
-import pickle
 import warnings
 from typing import Optional
 
@@ -12,22 +11,31 @@ from torch import nn
 from cpabmm.registry import METRICS
 from .errors import MetricUnavailableError
 from .paired_metric import PairedImageMetric
+from .weights import read_weights
 
-#: torchvision's ImageNet weights of each LPIPS backbone (the file names the
-#: torch hub cache stores them under).
+#: The torchvision weight enum of each LPIPS backbone (its ImageNet URL names
+#: the file the torch hub cache stores).
 BACKBONE_WEIGHTS = {
-    'alex': ('alexnet', 'AlexNet_Weights'),
-    'vgg': ('vgg16', 'VGG16_Weights'),
-    'squeeze': ('squeezenet1_1', 'SqueezeNet1_1_Weights'),
+    'alex': 'AlexNet_Weights',
+    'vgg': 'VGG16_Weights',
+    'squeeze': 'SqueezeNet1_1_Weights',
 }
 
 
 def hub_cache_path(net: str) -> str:
     """Where ``torchvision`` caches the ImageNet weights of backbone ``net``."""
     import torchvision.models
-    _, weights_enum = BACKBONE_WEIGHTS[net]
-    url = getattr(torchvision.models, weights_enum).IMAGENET1K_V1.url
+    url = getattr(torchvision.models, BACKBONE_WEIGHTS[net]).IMAGENET1K_V1.url
     return osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(url))
+
+
+def read_backbone_weights(net: str, path: Optional[str]) -> dict:
+    """torchvision's ImageNet weights of ``net`` from ``path`` or the hub
+    cache; a one-line :class:`MetricUnavailableError` when absent."""
+    return read_weights(
+        path or hub_cache_path(net), f'LPIPS ({net}) backbone weights',
+        f"copy torchvision's {osp.basename(hub_cache_path(net))} there or set "
+        'backbone_weights=PATH')
 
 
 def backbone_state_dict(lpips_model: nn.Module, weights: dict) -> dict:
@@ -44,18 +52,14 @@ def backbone_state_dict(lpips_model: nn.Module, weights: dict) -> dict:
     return renamed
 
 
-def load_backbone(lpips_model: nn.Module, path: str) -> None:
-    """Load torchvision ImageNet weights from ``path`` into the backbone."""
-    try:
-        weights = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError:
-        raise ValueError(
-            f'{path} is not a plain torchvision state dict') from None
+def load_backbone(lpips_model: nn.Module, weights: dict, source: str) -> None:
+    """Load torchvision ImageNet ``weights`` (read from ``source``) into the
+    LPIPS backbone."""
     try:
         lpips_model.net.load_state_dict(backbone_state_dict(lpips_model, weights))
     except (RuntimeError, AttributeError):
         raise ValueError(
-            f'{path} does not hold the torchvision ImageNet weights of the '
+            f'{source} does not hold the torchvision ImageNet weights of the '
             f'{lpips_model.pnet_type} backbone') from None
 
 
@@ -75,7 +79,6 @@ class LPIPS(PairedImageMetric):
             ``net``; None looks in the torch hub cache.
         pretrained_backbone: False keeps a randomly initialised backbone
             (for tests only: the values then mean nothing).
-        device: where the network runs; None follows the frames.
         **kwargs: ``pred_key``, ``gt_key`` and the ``BaseMetric`` arguments.
     """
 
@@ -95,19 +98,14 @@ class LPIPS(PairedImageMetric):
         except ImportError:
             raise MetricUnavailableError(
                 'LPIPS needs the lpips package: pip install lpips') from None
-        path = None
-        if pretrained_backbone:
-            path = osp.expanduser(backbone_weights or hub_cache_path(net))
-            if not osp.isfile(path):
-                raise MetricUnavailableError(
-                    f'LPIPS ({net}) backbone weights not found: {path} (copy '
-                    f"torchvision's {osp.basename(hub_cache_path(net))} there "
-                    'or set backbone_weights=PATH)')
+        weights = (read_backbone_weights(net, backbone_weights)
+                   if pretrained_backbone else None)
         with warnings.catch_warnings():  # torchvision's `pretrained` notice
             warnings.simplefilter('ignore', UserWarning)
             self.model = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
-        if path is not None:
-            load_backbone(self.model, path)
+        if weights is not None:
+            load_backbone(self.model, weights, backbone_weights or hub_cache_path(net))
+        # The network follows the frames' device in score().
         self.model.eval().requires_grad_(False)
 
     def score(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from typing import Any, Optional, Union
+from typing import Optional, Union
 
 import numpy as np
 
-from ..registry import LANDMARK_DETECTORS
+from ..registry import LANDMARK_DETECTORS, build_component
 
 
 class LandmarkDetector(metaclass=ABCMeta):
@@ -54,15 +54,5 @@ class LandmarkDetector(metaclass=ABCMeta):
 def build_landmark_detector(
         detector: Union[dict, LandmarkDetector]) -> LandmarkDetector:
     """A detector from a config dict (``LANDMARK_DETECTORS``) or an instance."""
-    if isinstance(detector, LandmarkDetector):
-        return detector
-    if not isinstance(detector, dict) or 'type' not in detector:
-        raise ValueError(
-            'detector must be a LandmarkDetector or a dict with a type, e.g. '
-            f"dict(type='MediaPipeFaceMesh'); got {detector!r}")
-    built: Any = LANDMARK_DETECTORS.build(detector)
-    if not isinstance(built, LandmarkDetector):
-        raise ValueError(
-            f"detector type {detector['type']!r} built a "
-            f'{type(built).__name__}, not a LandmarkDetector subclass')
-    return built
+    return build_component(detector, LANDMARK_DETECTORS, LandmarkDetector,
+                           "dict(type='MediaPipeFaceMesh')")
