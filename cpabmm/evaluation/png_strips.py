@@ -20,7 +20,7 @@ from typing import Any, BinaryIO, Dict, Iterable, Mapping, Optional, Tuple
 import numpy as np
 
 from .outputs import atomic_write
-from .samples import get_image, get_video_id, to_uint8_hwc
+from .samples import find, get_image, get_video_id, to_uint8_hwc
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 IDAT_BYTES = 1 << 20
@@ -67,8 +67,8 @@ def strip_file_name(video_id: str) -> str:
 class PNGStripWriter:
     """Write one PNG strip per video and field as frames stream in.
 
-    Frames of a video must arrive together and in order (as a test loop over
-    a video dataset delivers them); a video is written when the next video
+    Frames of a video must arrive together and in order of their
+    ``driving_index`` (as a test loop over a video dataset delivers them); a video is written when the next video
     starts and at :meth:`close`. Use it as a context manager: on an error the
     unfinished video is dropped and no partial file remains.
 
@@ -102,10 +102,10 @@ class PNGStripWriter:
                     f'PNG strips: frames of video {video_id!r} arrived after '
                     'another video; each video must be streamed in one piece')
             self._start_video(video_id)
-        index = sample.get('frame_index', self._frames)
+        index = find(sample, 'driving_index', from_dataset=True, default=self._frames)
         if int(index) != self._frames:
             raise ValueError(
-                f'PNG strips: video {video_id!r} frame_index {int(index)} '
+                f'PNG strips: video {video_id!r} driving_index {int(index)} '
                 f'arrived after {self._frames} frames; frames must come in order')
         for field, buffer in self._buffers.items():
             frame = to_uint8_hwc(get_image(sample, field, type(self).__name__))

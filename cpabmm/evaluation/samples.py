@@ -3,8 +3,11 @@
 Every metric receives, for each driven frame, a dict (see
 ``docs/evaluation.md``) holding at least ``prediction`` and the ground-truth
 frame (``driving``) as float tensors ``[3, H, W]`` in [0, 1], and the
-``video_id`` the frame belongs to. The helpers here check those fields and
-fail with one line naming the field and the fix.
+``video_id`` the frame belongs to. The dataset's fields may sit in a nested
+``metainfo`` dict (the layout of ``ImageAnimator.predict``), where they do
+not clash with model outputs of the same name (the predicted ``kp_source``
+beside the ground-truth one). The helpers here look fields up and fail with
+one line naming the field and the fix.
 """
 from __future__ import annotations
 
@@ -17,19 +20,46 @@ import torch.nn.functional as F
 CONTRACT = 'see docs/evaluation.md for the data sample contract'
 
 
-def require(sample: Mapping[str, Any], key: str, metric: str) -> Any:
-    """``sample[key]``, or a one-line ``KeyError``-like ``ValueError``."""
-    if key not in sample:
-        present = ', '.join(sorted(map(str, sample))) or 'none'
+METAINFO = 'metainfo'
+_MISSING = object()
+
+
+def find(sample: Mapping[str, Any], key: str, from_dataset: bool = False,
+         default: Any = None) -> Any:
+    """``sample[key]`` or ``sample['metainfo'][key]``, else ``default``.
+
+    Fields from the dataset (``from_dataset``: ids, indices, ground truth)
+    are looked up in ``metainfo`` first, everything else (model outputs and
+    frames) at the top level first.
+    """
+    metainfo = sample.get(METAINFO)
+    places = [sample, metainfo] if isinstance(metainfo, Mapping) else [sample]
+    if from_dataset:
+        places.reverse()
+    for place in places:
+        if key in place:
+            return place[key]
+    return default
+
+
+def require(sample: Mapping[str, Any], key: str, metric: str,
+            from_dataset: bool = False) -> Any:
+    """:func:`find`, or a one-line ``ValueError`` listing the fields."""
+    value = find(sample, key, from_dataset, _MISSING)
+    if value is _MISSING:
+        present = sorted(map(str, sample))
+        metainfo = sample.get(METAINFO)
+        if isinstance(metainfo, Mapping):
+            present += [f'{METAINFO}.{name}' for name in sorted(map(str, metainfo))]
         raise ValueError(
             f"{metric}: the data sample has no '{key}' (fields present: "
-            f'{present}); {CONTRACT}')
-    return sample[key]
+            f"{', '.join(present) or 'none'}); {CONTRACT}")
+    return value
 
 
 def get_video_id(sample: Mapping[str, Any], metric: str) -> str:
     """The sample's ``video_id`` as a string."""
-    return str(require(sample, 'video_id', metric))
+    return str(require(sample, 'video_id', metric, from_dataset=True))
 
 
 def get_image(sample: Mapping[str, Any], key: str, metric: str) -> torch.Tensor:

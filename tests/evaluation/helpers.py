@@ -15,7 +15,7 @@ from cpabmm.evaluation import LANDMARK_DETECTORS, LandmarkDetector
 def sample(video_id: str, index: int, prediction: torch.Tensor,
            driving: torch.Tensor, **extra) -> dict:
     """A data sample as the test step produces it for one driven frame."""
-    return dict(video_id=video_id, frame_index=index, prediction=prediction,
+    return dict(video_id=video_id, driving_index=index, prediction=prediction,
                 driving=driving, **extra)
 
 

@@ -84,3 +84,45 @@ def test_bad_inputs_are_one_line_errors(change, message):
     with pytest.raises(ValueError, match=message) as error:
         MotionError().process(None, [bad])
     assert '\n' not in str(error.value)
+
+
+def test_only_points_visible_in_both_frames_count():
+    kp_source = torch.zeros(3, 2)
+    kp_driving = torch.tensor([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5]])  # errors 0, 16, 16 px
+    flow = identity_flow(5, 5)
+    visible = dict(kp_source_visible=torch.tensor([True, True, False]),
+                   kp_driving_visible=torch.tensor([True, False, True]))
+    metric = MotionError()
+    metric.process(None, [
+        synthetic_sample(flow, kp_source, kp_driving) | visible,
+        synthetic_sample(flow, kp_source, kp_driving) | dict(
+            kp_source_visible=torch.zeros(3, dtype=torch.bool))])
+    assert metric.evaluate(2) == {'MotionError': 0.0}   # point 0 only; frame 2 skipped
+    assert metric.per_video['v'] == {'frames': 2, 'MotionError': 0.0}
+    everything = run([synthetic_sample(flow, kp_source, kp_driving)])
+    assert everything['MotionError'] == pytest.approx(32 / 3, abs=1e-5)
+    with pytest.raises(ValueError, match=r'bool tensor \[3\]'):
+        run([synthetic_sample(flow, kp_source, kp_driving) | dict(
+            kp_driving_visible=torch.ones(2, dtype=torch.bool))])
+
+
+def test_image_animator_layout_with_metainfo():
+    """``ImageAnimator.predict`` returns its predicted keypoints at the top
+    level and the dataset's fields (ground truth included) in ``metainfo``."""
+    kp_source = torch.tensor([[-0.5, 0.2], [0.1, -0.7]])
+    kp_driving = kp_source + torch.tensor([3.0, 4.0]) * 2 / 64
+    frame = torch.zeros(3, 65, 65)
+    predicted = {'value': torch.zeros(2, 2)}
+    output = dict(prediction=frame, driving=frame, flow=identity_flow(9, 9),
+                  kp_source=predicted, kp_driving=predicted,
+                  metainfo=dict(video_id='clip', driving_index=0, num_frames=1,
+                                kp_source=kp_source, kp_driving=kp_driving,
+                                kp_source_visible=torch.tensor([True, True]),
+                                kp_driving_visible=torch.tensor([True, True])))
+    metric = MotionError()
+    metric.process(None, [output])
+    assert metric.evaluate(1) == {'MotionError': pytest.approx(5.0, abs=1e-5)}
+    assert list(metric.per_video) == ['clip']
+    flat = {k: v for k, v in output.items() if k != 'metainfo'} | dict(video_id='clip')
+    with pytest.raises(ValueError, match=r"'kp_source' must be a tensor \[P, 2\].*got dict"):
+        MotionError().process(None, [flat])

@@ -122,7 +122,7 @@ def test_long_strips_are_split_into_several_data_chunks(tmp_path, monkeypatch):
     frames = torch.rand(40, 3, 32, 40, generator=torch.Generator().manual_seed(1))
     with PNGStripWriter(str(tmp_path), folders={'prediction': 'gen'}) as writer:
         for index, frame in enumerate(frames):
-            writer.add(dict(video_id='v', frame_index=index, prediction=frame))
+            writer.add(dict(video_id='v', driving_index=index, prediction=frame))
     data = (tmp_path / 'gen' / 'v.png').read_bytes()
     assert data.count(b'IDAT') > 2  # 154 kB of incompressible noise
     expected = np.concatenate(list(to_uint8(frames)), axis=1)

@@ -147,3 +147,16 @@ def test_psnr_of_a_known_mse_per_frame_then_averaged():
     result = evaluate(PSNR(), [sample('v', i, pred[i], gt[i]) for i in range(2)])
     assert result['PSNR'] == pytest.approx(30.0, abs=1e-4)
     assert not math.isnan(result['PSNR'])
+
+
+def test_dataset_fields_may_sit_in_metainfo():
+    frame = torch.zeros(3, 8, 8)
+    metric = L1()
+    metric.process(None, [dict(prediction=frame + 0.25, driving=frame,
+                               metainfo=dict(video_id='clip', driving_index=0))])
+    assert metric.evaluate(1) == {'L1': 0.25}
+    assert list(metric.per_video) == ['clip']
+    with pytest.raises(ValueError, match=r'fields present: driving, metainfo, '
+                                         r'prediction, metainfo.driving_index'):
+        L1().process(None, [dict(prediction=frame, driving=frame,
+                                 metainfo=dict(driving_index=0))])
