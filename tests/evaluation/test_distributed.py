@@ -23,8 +23,9 @@ def all_samples():
     return samples
 
 
-def build_metrics():
-    return [L1(), AKD(detector=ColourCentroids(), detection_size=None)]
+def build_metrics(collect_dir=None):
+    return [L1(collect_dir=collect_dir),
+            AKD(detector=ColourCentroids(), detection_size=None, collect_dir=collect_dir)]
 
 
 def evaluate(metrics, samples):
@@ -34,11 +35,12 @@ def evaluate(metrics, samples):
     return [(metric.evaluate(len(samples)), metric.per_video) for metric in metrics]
 
 
-def worker(rank: int, world_size: int, port: int, queue) -> None:
+def worker(rank: int, world_size: int, port: int, collect_dir: str, queue) -> None:
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
                             rank=rank, world_size=world_size)
     try:
-        queue.put((rank, evaluate(build_metrics(), all_samples()[rank::world_size])))
+        metrics = build_metrics(collect_dir)
+        queue.put((rank, evaluate(metrics, all_samples()[rank::world_size])))
     finally:
         dist.destroy_process_group()
 
@@ -50,11 +52,11 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_two_ranks_give_the_single_process_result():
+def test_two_ranks_give_the_single_process_result(tmp_path):
     expected = evaluate(build_metrics(), all_samples())
     context = mp.get_context('spawn')
     queue = context.SimpleQueue()
-    mp.spawn(worker, args=(2, free_port(), queue), nprocs=2, join=True)
+    mp.spawn(worker, args=(2, free_port(), str(tmp_path), queue), nprocs=2, join=True)
     outputs = dict(queue.get() for _ in range(2))
     for (result, per_video), (single, single_per_video) in zip(outputs[0], expected):
         assert result.keys() == single.keys()
