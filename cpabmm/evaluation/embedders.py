@@ -73,7 +73,12 @@ def read_state_dict(path: str, key: Optional[str], strip_prefix: str) -> dict:
 
 def load_weights(network: nn.Module, state_dict: dict, path: str) -> None:
     """Load ``state_dict`` strictly, with a one-line error on a mismatch."""
-    result = network.load_state_dict(state_dict, strict=False)
+    try:
+        result = network.load_state_dict(state_dict, strict=False)
+    except RuntimeError as error:  # tensors of other shapes
+        first = str(error).strip().splitlines()[-1].strip()
+        raise ValueError(
+            f'{path} does not match the identity network ({first})') from None
     if result.missing_keys or result.unexpected_keys:
         raise ValueError(
             f'{path} does not match the identity network: '

@@ -79,6 +79,14 @@ def test_mismatched_weights_are_a_one_line_error(tmp_path):
     assert '\n' not in str(error.value)
 
 
+def test_weights_of_other_shapes_are_a_one_line_error(tmp_path):
+    path = tmp_path / 'wide.pth'
+    torch.save(ColourMean(channels=8).state_dict(), path)
+    with pytest.raises(ValueError, match='does not match the identity network') as error:
+        TorchEmbedder(network=NETWORK, weights=str(path))
+    assert '\n' not in str(error.value) and 'size mismatch' in str(error.value)
+
+
 def test_pickled_modules_are_refused(tmp_path):
     path = tmp_path / 'model.pth'
     torch.save(ColourMean(), path)
