@@ -24,6 +24,7 @@ $(STAMP): setup.py $(wildcard requirements/*.txt) $(EXT_SOURCES)
 	$(PY) -m pip install -q setuptools wheel
 	$(PY) -m pip install -q $(TORCH_SPEC)
 	$(PY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt
+	$(PY) -m pip install -q --no-deps -r requirements/faces.txt
 	$(PY) -m pip install -q --no-build-isolation -e .
 	@touch $@
 
