@@ -324,7 +324,7 @@ class ContainerSource(VideoSource):
                              're-encode or remove it') from None
         if not container.streams.video:
             container.close()
-            raise VideoError(self.path, 'no video stream', 're-encode or remove it')
+            raise VideoError(self.path, 'no video frames', 're-encode or remove it')
         return container
 
     def _scan(self) -> None:
@@ -346,7 +346,7 @@ class ContainerSource(VideoSource):
         finally:
             container.close()
         if count == 0 or self._frame_size[0] == 0:
-            raise VideoError(self.path, 'video has no frames', 'remove it')
+            raise VideoError(self.path, 'no video frames', 're-encode or remove it')
         self._num_frames = count
 
     def _iter_from(self, start: int) -> Iterator[np.ndarray]:

@@ -151,7 +151,7 @@ class SyntheticScene:
     @staticmethod
     def _sample_shapes(rng, limbs_per_side):
         length = rng.uniform(0.6, 0.9)
-        width = rng.uniform(0.16, 0.22)
+        width = rng.uniform(0.19, 0.26)
         body = Capsule(-length / 2, length / 2, width, width * rng.uniform(0.75, 1.1))
         chains = []
         for side, count in enumerate(limbs_per_side):
