@@ -16,6 +16,7 @@ from mmengine.dataset import BaseDataset
 
 from cpabmm.video import VideoSource, open_video
 
+from .transforms import build_pipeline
 from .video_index import BadVideoLog, list_split, scan_videos
 
 
@@ -93,12 +94,13 @@ class VideoDatasetBase(BaseDataset):
         self.reader_cfg = dict(convert_channels=convert_channels,
                                strip_frame_width=strip_frame_width)
         self.cursor = FrameCursor(self.reader_cfg)
+        kwargs['pipeline'] = build_pipeline(kwargs.get('pipeline', ()))
         super().__init__(data_root=data_root, **kwargs)
 
     def scan_split(self) -> List[dict]:
         """Records (path, name, identity, frame count, size) of the split's videos."""
         paths = list_split(self.data_root, self.split, self.test_fraction,
-                           self.split_seed, self.bad_videos.policy)
+                           self.split_seed, self.bad_videos)
         return scan_videos(paths, self.reader_cfg, self.bad_videos,
                            self.min_frames, self.full_check)
 

@@ -7,7 +7,7 @@ arrays, ``uint8`` or ``float32`` in [0, 1]; keypoints (``kp_source``,
 ``grid_sample(align_corners=True)`` convention) follow every geometric change.
 No transform writes into its input arrays.
 """
-from typing import Dict, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -21,6 +21,11 @@ KEYPOINT_KEYS = ('kp_source', 'kp_driving')
 # Keys that belong to one frame of the pair; the time flip swaps each couple.
 PAIRED_KEYS = (FRAME_KEYS, KEYPOINT_KEYS, ('source_index', 'driving_index'),
                ('kp_source_visible', 'kp_driving_visible'))
+
+
+def build_pipeline(pipeline: Sequence[Union[dict, Callable]]) -> List[Callable]:
+    """Build transform configs with cpabmm's registry (no default scope needed)."""
+    return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
 
 
 def _to_float(frame: np.ndarray) -> np.ndarray:

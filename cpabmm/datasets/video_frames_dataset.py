@@ -62,11 +62,13 @@ class VideoFramesDataset(VideoDatasetBase):
             return self.pipeline(self.load_sequence_item(info))
         if self.id_sampling:
             info = info['videos'][np.random.randint(len(info['videos']))]
+        if info['video_path'] in self.bad_videos.skipped:
+            return None  # BaseDataset draws another index
         try:
             results = self.load_pair(info)
         except VideoError as err:
-            self.bad_videos.handle(err)
-            return None  # BaseDataset draws another index
+            self.bad_videos.handle(err, info['video_path'])
+            return None
         return self.pipeline(results)
 
     def load_pair(self, record: dict) -> dict:

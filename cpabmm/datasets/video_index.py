@@ -6,10 +6,10 @@ which case a split is chosen deterministically from each video's name. The
 identity of a video is the part of its name before the first ``#``
 (``id10001#7w0IBEWc9Qw#000993#001143.mp4`` belongs to ``id10001``).
 """
-import logging
 import os
 import os.path as osp
-import zlib
+import hashlib
+import logging
 from typing import Dict, List, Optional
 
 from mmengine.logging import print_log
@@ -41,34 +41,28 @@ def check_policy(on_bad_video: str) -> str:
 
 def _in_test_split(name: str, test_fraction: float, split_seed: int) -> bool:
     """Deterministic, order-independent split decision from a video's name."""
-    bucket = zlib.crc32(f'{split_seed}:{name}'.encode()) / 2**32
+    digest = hashlib.sha1(f'{split_seed}:{name}'.encode()).digest()
+    bucket = int.from_bytes(digest[:8], 'big') / 2**64
     return bucket < test_fraction
 
 
-def _list_folder(folder: str, on_bad_video: str) -> List[str]:
-    """Videos directly inside ``folder``, sorted by name; other files are bad input."""
+def _list_folder(folder: str, bad_videos: 'BadVideoLog') -> List[str]:
+    """Videos directly inside ``folder``, sorted by name; other entries are bad input."""
     paths = []
-    skipped = []
     for name in sorted(os.listdir(folder)):
         if name.startswith('.'):
             continue
         path = osp.join(folder, name)
         if is_video_path(path):
             paths.append(path)
-        elif on_bad_video == 'skip':
-            skipped.append(name)
         else:
-            raise VideoError(path, 'not a video (folder, PNG strip or video file)',
-                             "remove it or set on_bad_video='skip'")
-    if skipped:
-        print_log(f'{folder}: ignored {len(skipped)} non-video entries '
-                  f'({", ".join(skipped[:5])}{", ..." if len(skipped) > 5 else ""})',
-                  logger='current', level=logging.WARNING)
+            bad_videos.handle(VideoError(path, 'not a video (folder, PNG strip or video file)',
+                                         "remove it or set on_bad_video='skip'"))
     return paths
 
 
 def list_split(data_root: str, split: str, test_fraction: Optional[float] = None,
-               split_seed: int = 0, on_bad_video: str = 'error') -> List[str]:
+               split_seed: int = 0, bad_videos: Optional['BadVideoLog'] = None) -> List[str]:
     """Paths of the videos of ``split`` under ``data_root``.
 
     Args:
@@ -79,7 +73,7 @@ def list_split(data_root: str, split: str, test_fraction: Optional[float] = None
             a hash of their names, so stable as videos are added) that form
             the test split.
         split_seed: changes the hash-based split.
-        on_bad_video: ``'error'`` or ``'skip'`` for entries that are not videos.
+        bad_videos: policy for entries that are not videos (default: error).
 
     Raises:
         FileNotFoundError: for a missing root or split folder.
@@ -87,17 +81,18 @@ def list_split(data_root: str, split: str, test_fraction: Optional[float] = None
     """
     if split not in SPLITS:
         raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+    bad_videos = bad_videos or BadVideoLog()
     if not osp.isdir(data_root):
         raise FileNotFoundError(
             f'{data_root}: dataset root not found; check data_root in the config')
     split_dir = osp.join(data_root, split)
     if osp.isdir(split_dir):
-        paths = _list_folder(split_dir, on_bad_video)
+        paths = _list_folder(split_dir, bad_videos)
         where = split_dir
     elif test_fraction is not None:
         if not 0 < test_fraction < 1:
             raise ValueError(f'test_fraction must lie in (0, 1), got {test_fraction}')
-        paths = [p for p in _list_folder(data_root, on_bad_video)
+        paths = [p for p in _list_folder(data_root, bad_videos)
                  if _in_test_split(video_name(p), test_fraction, split_seed)
                  == (split == 'test')]
         where = f'{data_root} ({split} share of a {test_fraction:g} test split)'
@@ -122,11 +117,11 @@ class BadVideoLog:
         self.policy = check_policy(on_bad_video)
         self.skipped: Dict[str, str] = {}
 
-    def handle(self, err: VideoError) -> None:
-        """Re-raise ``err`` or record and log it."""
+    def handle(self, err: VideoError, video_path: Optional[str] = None) -> None:
+        """Re-raise ``err`` or record (under ``video_path``, default the file) and log it."""
         if self.policy == 'error':
             raise err
-        self.skipped[err.path] = err.problem
+        self.skipped[video_path or err.path] = err.problem
         print_log(f'skipped bad video {err} ({len(self.skipped)} skipped so far)',
                   logger='current', level=logging.WARNING)
 
@@ -144,12 +139,13 @@ def scan_videos(paths: List[str], reader_cfg: dict, bad_videos: BadVideoLog,
             source = open_video(path, **reader_cfg)
             check_video(source, full=full_check, min_frames=min_frames)
         except VideoError as err:
-            bad_videos.handle(err)
+            bad_videos.handle(err, path)
             continue
         records.append(dict(video_path=path, video_id=video_name(path),
                             identity=identity_of(path), num_frames=source.num_frames,
                             frame_size=source.frame_size))
     if not records:
-        raise ValueError(f'no usable videos among {len(paths)} '
-                         f'(first: {paths[0]}); see the warnings above')
+        where = osp.dirname(paths[0]) if paths else 'the split'
+        raise ValueError(f'{where}: no usable videos among {len(paths)}; see the '
+                         'warnings above')
     return records

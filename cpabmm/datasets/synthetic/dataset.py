@@ -7,6 +7,7 @@ from mmengine.dataset import BaseDataset
 
 from cpabmm.registry import DATASETS
 
+from ..transforms import build_pipeline
 from .scene import KEYPOINTS_PER_PART, SyntheticScene
 
 _SPLIT_IDS = {'train': 0, 'test': 1}
@@ -76,6 +77,7 @@ class SyntheticMotionDataset(BaseDataset):
                         keypoint_parts=np.repeat(np.arange(num_parts),
                                                  KEYPOINTS_PER_PART).tolist(),
                         **(metainfo or {}))
+        kwargs['pipeline'] = build_pipeline(kwargs.get('pipeline', ()))
         super().__init__(metainfo=metainfo, test_mode=test_mode, **kwargs)
 
     def load_data_list(self) -> List[dict]:
