@@ -25,6 +25,7 @@ KEYPOINTS_PER_PART = 5
 _TEXTURE_OVERSAMPLING = 1.3  # object texture pixels per frame pixel at scale 1
 _BACKGROUND_SAMPLING = 0.8  # background texture pixels per frame pixel
 _CLEAN_MARGIN = 1.0  # pixels from an edge beyond which colour is unmixed
+_KEYPOINT_CLEARANCE = 0.05  # canonical units between a keypoint and a covering part
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Capsule:
     u1: float
     w0: float  # half-width at u0
     w1: float  # half-width at u1
+    clear0: float = 0.0  # length at each end covered by an attached part
+    clear1: float = 0.0
 
     def half_width(self, u: np.ndarray) -> np.ndarray:
         return self.w0 + (self.w1 - self.w0) * (u - self.u0) / (self.u1 - self.u0)
@@ -46,23 +49,31 @@ class Capsule:
         return np.hypot(u - on_axis, v) - self.half_width(on_axis)
 
     def keypoints(self) -> np.ndarray:
-        """Five canonical points: three along the axis, two across its middle."""
+        """Five canonical points: three along the axis, two across its middle.
+
+        The end points keep clear of the parts attached at the ends.
+        """
         length = self.u1 - self.u0
-        axis = self.u0 + length * np.array([0.15, 0.5, 0.85])
         middle = self.u0 + 0.5 * length
+        axis = [self.u0 + max(0.15 * length, self.clear0), middle,
+                self.u1 - max(0.15 * length, self.clear1)]
         side = 0.55 * self.half_width(np.array(middle))
         return np.array([[axis[0], 0], [axis[1], 0], [axis[2], 0],
                          [middle, -side], [middle, side]], dtype=np.float64)
 
-    def outline(self, count: int = 24) -> np.ndarray:
-        """Points around the capsule, for bounding boxes."""
-        angles = np.linspace(0, 2 * np.pi, count, endpoint=False)
-        ends = [(self.u0, self.w0, np.cos(angles) < 0), (self.u1, self.w1, np.cos(angles) >= 0)]
-        points = []
-        for u, w, half in ends:
-            points.append(np.stack([u + w * np.cos(angles[half]),
-                                    w * np.sin(angles[half])], axis=-1))
-        return np.concatenate(points)
+    def outline(self, count: int = 12) -> np.ndarray:
+        """Points around the capsule (both sides and both caps), for bounding boxes.
+
+        The sides are sampled densely enough that, once bent, the polygon
+        stays within a thousandth of a unit of the true outline.
+        """
+        u = np.linspace(self.u0, self.u1, count)
+        width = self.half_width(u)
+        angles = np.linspace(-np.pi / 2, np.pi / 2, count)
+        return np.concatenate([
+            np.stack([u, width], -1), np.stack([u, -width], -1),
+            np.stack([self.u1 + self.w1 * np.cos(angles), self.w1 * np.sin(angles)], -1),
+            np.stack([self.u0 - self.w0 * np.cos(angles), self.w0 * np.sin(angles)], -1)])
 
     def extent(self) -> Tuple[float, float, float, float]:
         """``(u_min, u_max, v_min, v_max)`` of the capsule."""
@@ -157,25 +168,32 @@ class SyntheticScene:
         for side, count in enumerate(limbs_per_side):
             chain = []
             joint_width = body.w1 if side == 0 else body.w0
+            parent = body
             for _ in range(count):
                 limb_length = rng.uniform(0.45, 0.65)
                 w0 = joint_width * rng.uniform(0.75, 0.95)
                 w1 = w0 * rng.uniform(0.6, 0.95)
                 bend_limit = min(1.1 / limb_length, 0.8 / w0)
-                chain.append(Limb(Capsule(0.0, limb_length, w0, w1),
-                                  joint=Wave.random(rng, (-0.6, 0.6), (0.5, 1.2)),
-                                  bend=Wave.curvature(rng, bend_limit)))
-                joint_width = w1
+                limb = Limb(Capsule(0.0, limb_length, w0, w1),
+                            joint=Wave.random(rng, (-0.6, 0.6), (0.7, 1.4)),
+                            bend=Wave.curvature(rng, bend_limit))
+                # the limb's round end covers its parent's end
+                if parent is body and side == 1:
+                    body.clear0 = w0 + _KEYPOINT_CLEARANCE
+                else:
+                    parent.clear1 = w0 + _KEYPOINT_CLEARANCE
+                chain.append(limb)
+                parent, joint_width = limb.shape, w1
             chains.append(chain)
         return body, chains
 
     def _sample_motion(self, rng) -> SceneMotion:
         body_limit = min(1.0 / (self.body.u1), 0.8 / max(self.body.w0, self.body.w1))
         return SceneMotion(
-            angle=Wave.random(rng, (-np.pi, np.pi), (0.4, 1.2)),
+            angle=Wave.random(rng, (-np.pi, np.pi), (0.6, 1.5)),
             scale=Wave.random(rng, (0.95, 1.05), (0.05, 0.25)),
-            offset=(Wave.random(rng, (-0.1, 0.1), (0.0, 0.15)),
-                    Wave.random(rng, (-0.1, 0.1), (0.0, 0.15))),
+            offset=(Wave.random(rng, (-0.1, 0.1), (0.05, 0.2)),
+                    Wave.random(rng, (-0.1, 0.1), (0.05, 0.2))),
             body_bend=Wave.curvature(rng, body_limit),
             background=(Wave.random(rng, (-0.05, 0.05), (0.0, 0.08)),
                         Wave.random(rng, (1.0, 1.05), (0.0, 0.05)),
