@@ -173,6 +173,8 @@ class VideoSource:
     @property
     def fps(self) -> float:
         """Frames per second (``DEFAULT_FPS`` where the layout stores none)."""
+        if self._fps is None and self._num_frames is None:
+            self._scan()  # containers read their rate with the metadata
         return float(self._fps) if self._fps else DEFAULT_FPS
 
     def __len__(self) -> int:

@@ -17,6 +17,7 @@ LAYOUT_TOLERANCE = {'mp4': 1.0, 'mov': 6.0, 'gif': 12.0, 'png-strip': 0.0, 'fold
 def test_reads_carphone_with_metadata():
     video = open_video(carphone_path())
     assert video.layout == 'container'
+    assert video.fps == pytest.approx(30000 / 1001)  # before anything else is read
     assert video.num_frames == 120 and len(video) == 120
     assert video.frame_size == (144, 176)
     assert video.fps == pytest.approx(30000 / 1001)
