@@ -13,7 +13,7 @@ frame where that point of the object (or background) is in another frame: the
 ground-truth keypoints and dense correspondences follow the pixels exactly.
 """
 from dataclasses import dataclass, field
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -38,6 +38,7 @@ class Capsule:
     w1: float  # half-width at u1
     clear0: float = 0.0  # length at each end covered by an attached part
     clear1: float = 0.0
+    _outline: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
 
     def half_width(self, u: np.ndarray) -> np.ndarray:
         return self.w0 + (self.w1 - self.w0) * (u - self.u0) / (self.u1 - self.u0)
@@ -61,12 +62,17 @@ class Capsule:
         return np.array([[axis[0], 0], [axis[1], 0], [axis[2], 0],
                          [middle, -side], [middle, side]], dtype=np.float64)
 
-    def outline(self, count: int = 12) -> np.ndarray:
+    def outline(self) -> np.ndarray:
         """Points around the capsule (both sides and both caps), for bounding boxes.
 
         The sides are sampled densely enough that, once bent, the polygon
         stays within a thousandth of a unit of the true outline.
         """
+        if self._outline is None:
+            self._outline = self._make_outline(count=12)
+        return self._outline
+
+    def _make_outline(self, count: int) -> np.ndarray:
         u = np.linspace(self.u0, self.u1, count)
         width = self.half_width(u)
         angles = np.linspace(-np.pi / 2, np.pi / 2, count)
