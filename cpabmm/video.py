@@ -186,37 +186,44 @@ class VideoSource:
 
     def iter_frames(self, start: int = 0) -> Iterator[np.ndarray]:
         """Yield frames ``start, start + 1, ...`` one at a time."""
-        height, width = self.frame_size
         index = start
         for frame in self._iter_from(start):
-            if frame.shape[:2] != (height, width):
-                raise VideoError(
-                    self._frame_name(index),
-                    f'frame {index} is {frame.shape[1]}x{frame.shape[0]} but the '
-                    f'video is {width}x{height}', 'give all frames one size')
-            yield frame
+            yield self._check_size(frame, index)
             index += 1
         if index < self.num_frames:
             raise VideoError(
                 self.path, f'truncated video: decoded {index} of {self.num_frames} frames',
                 're-encode or remove it')
 
+    def _check_size(self, frame: np.ndarray, index: int) -> np.ndarray:
+        height, width = self.frame_size
+        if frame.shape[:2] != (height, width):
+            raise VideoError(
+                self._frame_name(index),
+                f'frame {index} is {frame.shape[1]}x{frame.shape[0]} but the '
+                f'video is {width}x{height}', 'give all frames one size')
+        return frame
+
+    def _check_indices(self, indices: Sequence[int]) -> List[int]:
+        indices = [int(i) for i in indices]
+        if indices and (min(indices) < 0 or max(indices) >= self.num_frames):
+            raise IndexError(f'{self.path}: frame indices must lie in '
+                             f'[0, {self.num_frames}), got {indices}')
+        return indices
+
     def read(self, indices: Sequence[int]) -> List[np.ndarray]:
         """Frames at ``indices`` (any order, repeats allowed), decoded in one pass."""
-        wanted = {int(i) for i in indices}
-        if not wanted:
+        indices = self._check_indices(indices)
+        if not indices:
             return []
-        first, last = min(wanted), max(wanted)
-        if first < 0 or last >= self.num_frames:
-            raise IndexError(f'{self.path}: frame indices must lie in '
-                             f'[0, {self.num_frames}), got {sorted(wanted)}')
+        wanted, last = set(indices), max(indices)
         found = {}
-        for index, frame in enumerate(self.iter_frames(first), first):
+        for index, frame in enumerate(self.iter_frames(min(indices)), min(indices)):
             if index in wanted:
                 found[index] = frame
             if index == last:
                 break
-        return [found[int(i)] for i in indices]
+        return [found[i] for i in indices]
 
     def _frame_name(self, index: int) -> str:
         """The file that holds frame ``index`` (for error messages)."""
@@ -276,6 +283,11 @@ class FolderSource(VideoSource):
 
     def _frame_name(self, index: int) -> str:
         return self.files[index] if index < len(self.files) else self.path
+
+    def read(self, indices: Sequence[int]) -> List[np.ndarray]:
+        """Frames at ``indices``, each file read on its own (random access)."""
+        return [self._check_size(read_image(self.files[i], self.convert_channels), i)
+                for i in self._check_indices(indices)]
 
     def _iter_from(self, start: int) -> Iterator[np.ndarray]:
         for name in self.files[start:]:
