@@ -23,9 +23,11 @@ def load(name: str) -> Config:
     return Config.fromfile(osp.join(CONFIG_DIR, f'{name}.py'))
 
 
-def first_batch(loader_cfg, **dataset_overrides):
+def first_batch(loader_cfg, batch_size=None, **dataset_overrides):
     cfg = copy.deepcopy(loader_cfg)
     cfg.update(num_workers=0, persistent_workers=False)
+    if batch_size:
+        cfg['batch_size'] = batch_size
     inner = cfg['dataset'].get('dataset', cfg['dataset'])  # through RepeatDataset
     inner.update(dataset_overrides)
     return next(iter(Runner.build_dataloader(cfg, seed=0)))
@@ -42,8 +44,8 @@ def test_published_dataset_config(tmp_path, name):
     root = make_root(str(tmp_path), LAYOUTS[name], ['id1#a', 'id1#b', 'id2#a'], frames,
                      ['id3#a', 'id4#a'])
     size = cfg.frame_size
-    batch = first_batch(cfg.train_dataloader, data_root=root)
-    assert batch['source'].shape == (cfg.train_dataloader.batch_size, 3, size, size)
+    batch = first_batch(cfg.train_dataloader, batch_size=6, data_root=root)
+    assert batch['source'].shape == (6, 3, size, size)
     assert batch['driving'].dtype == torch.float32
     assert 0 <= batch['driving'].min() and batch['driving'].max() <= 1
     test_batch = first_batch(cfg.test_dataloader, data_root=root)

@@ -29,7 +29,8 @@ def test_dataloader_over_every_layout(tmp_path, layout):
     root = carphone_root(tmp_path, layout)
     dataset = VideoFramesDataset(root, pipeline=PIPELINE)
     assert len(dataset) == 3
-    loader = DataLoader(dataset, batch_size=3, collate_fn=default_collate, num_workers=1)
+    workers = 1 if layout == 'mp4' else 0  # one layout through a worker process
+    loader = DataLoader(dataset, batch_size=3, collate_fn=default_collate, num_workers=workers)
     batch = next(iter(loader))
     for key in ('source', 'driving'):
         assert batch[key].shape == (3, 3, 64, 64)

@@ -136,11 +136,11 @@ def test_finds_the_carphone_face(tmp_path, capsys):
 
 
 @needs_detector
-def test_no_face_found(tmp_path):
+def test_no_face_found(tmp_path, capsys):
     from cpabmm.datasets.synthetic import SyntheticScene
     scene = SyntheticScene(np.random.default_rng(0), 20)
-    frames = [(scene.render(i, 128) * 255).astype(np.uint8) for i in range(20)]
+    frames = [(scene.render(i, 96) * 255).astype(np.uint8) for i in range(20)]
     video = make_video(str(tmp_path), 'noface', 'mp4', frames)
-    result = run_tool(video, '--out-dir', str(tmp_path / 'out'))
-    assert result.returncode == 1
-    assert 'noface.mp4: no face segment of 16+ frames' in result.stderr
+    assert load_tool().main([video, '--out-dir', str(tmp_path / 'out')]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith('error: ') and 'noface.mp4: no face segment of 16+ frames' in err
