@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from cpabmm.registry import DATASETS
-from tests.datasets.media import astronaut_clip, carphone, make_root
+from tests.datasets.media import carphone, make_root
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets')
 CONFIGS = sorted(osp.basename(p)[:-3] for p in glob.glob(osp.join(CONFIG_DIR, '*.py')))

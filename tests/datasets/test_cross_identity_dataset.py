@@ -57,7 +57,8 @@ def test_pairs_file_errors(root, tmp_path):
         CrossIdentityDataset(root, pairs_file='missing.csv')
     bad_header = tmp_path / 'header.csv'
     bad_header.write_text('src,drv\na,b\n')
-    with pytest.raises(ValueError, match=r"header.csv: missing column\(s\) \['driving', 'source'\]"):
+    with pytest.raises(ValueError,
+                       match=r"header.csv: missing column\(s\) \['driving', 'source'\]"):
         CrossIdentityDataset(root, pairs_file=str(bad_header))
     unknown = tmp_path / 'unknown.csv'
     unknown.write_text('source,driving\nid1#a,id9#z\n')

@@ -1,4 +1,4 @@
-"""The synthetic large-motion dataset: determinism, geometry, and keypoints that follow the pixels."""
+"""The synthetic large-motion dataset: determinism, geometry, keypoints that follow the pixels."""
 import numpy as np
 import pytest
 import torch
