@@ -420,11 +420,12 @@ def check_video(source: VideoSource, full: bool = False, min_frames: int = 1) ->
             source.check_headers()
         else:
             read_image(source.files[0], source.convert_channels)
-    elif full:
-        for _ in source.iter_frames():
-            pass
     else:
-        next(source.iter_frames())
+        frames = source.iter_frames()
+        for _ in frames:
+            if not full:
+                frames.close()  # the first frame decodes: enough for a quick check
+                break
 
 
 class VideoWriter:

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from cpabmm.datasets.face_crop import (DETECTORS, DetectorUnavailable, build_face_detector,
                                        detect_faces, plan_crops, write_clips)
-from cpabmm.video import VideoError, open_video
+from cpabmm.video import VideoError, check_video, open_video
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -47,7 +47,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
         source = open_video(args.video)
-        source.num_frames  # reads the header: bad input fails here
+        check_video(source)  # bad input fails here, before any detection
         detector = build_face_detector(args.detector, args.cascade)
         with tqdm(total=source.num_frames, desc='finding faces', unit='frame') as bar:
             boxes = detect_faces(source, detector, args.stride, bar.update)

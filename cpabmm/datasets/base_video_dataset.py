@@ -41,6 +41,8 @@ class FrameCursor:
         if self._last is not None and path == self._path and self._last[0] == index:
             return self._last[1]
         if path != self._path or index < self._next:
+            if self._frames is not None:
+                self._frames.close()  # release the previous decoder now
             self._path = path
             self._frames = open_video(path, **self.reader_cfg).iter_frames(index)
             self._next = index

@@ -65,6 +65,27 @@ def write_container(path: str, frames: Sequence[np.ndarray], fps: int = 25,
     return path
 
 
+def write_truncated_mp4(path: str, frames: Sequence[np.ndarray]) -> str:
+    """An mp4 with its index first (faststart) and the second half of its data cut off."""
+    full = path + '.full.mp4'
+    with av.open(full, mode='w', options={'movflags': 'faststart'}) as container:
+        stream = container.add_stream('libx264', rate=25)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = 'yuv420p'
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format='rgb24')):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with open(full, 'rb') as f:
+        data = f.read()
+    os.remove(full)
+    assert data.find(b'moov') < data.find(b'mdat')
+    with open(path, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    return path
+
+
 def write_gif(path: str, frames: Sequence[np.ndarray], duration_ms: int = 40) -> str:
     images = [Image.fromarray(f) for f in frames]
     images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms,

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from cpabmm.datasets import VideoFramesDataset
 from cpabmm.video import VideoError
 from tests.datasets.media import (LAYOUT_WRITERS, astronaut_clip, carphone, make_root,
-                                  make_video, write_folder)
+                                  make_video, write_folder, write_truncated_mp4)
 
 PIPELINE = [dict(type='ResizeFrames', size=64), dict(type='PackFramePair')]
 
@@ -140,6 +140,10 @@ def _unreadable(train):
         f.write(os.urandom(3000))
 
 
+def _truncated(train):
+    write_truncated_mp4(osp.join(train, 'bad.mp4'), astronaut_clip(20, 32))
+
+
 def _one_frame(train):
     write_folder(osp.join(train, 'bad'), astronaut_clip(1, 32))
 
@@ -176,6 +180,8 @@ def _not_a_video(train):
 
 BAD_INPUTS = {
     'unreadable': (_unreadable, r'bad.mp4: unreadable video'),
+    'truncated': (_truncated, r'bad.mp4: (truncated video: decoded \d+ of 20 frames'
+                              r'|decoding failed after frame \d+)'),
     'one frame': (_one_frame, r'bad: video has 1 frame\(s\), at least 2 needed'),
     'zero frames': (_zero_frames, r'bad: frame folder holds no frames'),
     'mixed sizes': (_mixed_sizes, r'0000002.png: frame is 40x40 but the first frame is 32x32'),
