@@ -404,28 +404,36 @@ def open_video(path: str, fps: Optional[float] = None, convert_channels: bool = 
     return ContainerSource(path, fps, convert_channels)
 
 
-def check_video(source: VideoSource, full: bool = False, min_frames: int = 1) -> None:
+CHECK_LEVELS = ('metadata', 'quick', 'full')
+
+
+def check_video(source: VideoSource, level: str = 'quick', min_frames: int = 1) -> None:
     """Raise :class:`VideoError` if ``source`` is unusable.
 
-    The quick check reads metadata and headers only; ``full=True`` also reads
-    every frame header of a folder and decodes every frame of a container or
-    strip (catching truncation, mixed sizes and bad channels anywhere).
+    Levels: ``'metadata'`` reads the frame count and size only (no decoding);
+    ``'quick'`` also decodes the first frame; ``'full'`` checks every frame
+    header of a folder and decodes every frame of a container or strip
+    (catching truncation, mixed sizes and bad channels anywhere).
     """
+    if level not in CHECK_LEVELS:
+        raise ValueError(f'check level must be one of {CHECK_LEVELS}, got {level!r}')
     if source.num_frames < min_frames:
         raise VideoError(
             source.path, f'video has {source.num_frames} frame(s), '
             f'at least {min_frames} needed', 'remove it or add frames')
+    if level == 'metadata':
+        return
     if isinstance(source, FolderSource):
-        if full:
+        if level == 'full':
             source.check_headers()
         else:
             read_image(source.files[0], source.convert_channels)
-    else:
-        frames = source.iter_frames()
-        for _ in frames:
-            if not full:
-                frames.close()  # the first frame decodes: enough for a quick check
-                break
+        return
+    frames = source.iter_frames()
+    for _ in frames:
+        if level == 'quick':
+            frames.close()  # the first frame decoded: enough for a quick check
+            break
 
 
 class VideoWriter:

@@ -126,7 +126,7 @@ def test_truncated_video(tmp_path):
     assert video.num_frames == 30  # the header still announces every frame
     with pytest.raises(VideoError, match=r'cut.mp4: truncated video: decoded \d+ of 30 frames; '
                        're-encode or remove it'):
-        check_video(video, full=True)
+        check_video(video, 'full')
 
 
 def test_zero_frames_container(tmp_path):
@@ -160,7 +160,7 @@ def test_mixed_sizes(tmp_path):
     video = open_video(path)
     with pytest.raises(VideoError, match=r'0000001.png: frame is 40x40 but the first frame '
                        r'is 32x32; give all frames one size'):
-        check_video(video, full=True)
+        check_video(video, 'full')
     with pytest.raises(VideoError, match=r'0000001.png: frame 1 is 40x40 but the video is 32x32'):
         list(video)
 
@@ -172,7 +172,7 @@ def test_gray_and_alpha_frames(tmp_path, mode, problem):
     Image.fromarray(frames[2]).convert(mode).save(osp.join(path, '0000002.png'))
     with pytest.raises(VideoError, match=rf"0000002.png: frame {problem} \(PIL mode '{mode}'\); "
                        'save frames as RGB or set convert_channels=True'):
-        check_video(open_video(path), full=True)
+        check_video(open_video(path), 'full')
     converted = list(open_video(path, convert_channels=True))
     assert converted[2].shape == (32, 32, 3)
     if mode == 'L':  # replicated gray
@@ -195,4 +195,4 @@ def test_corrupt_image_among_frames(tmp_path):
     with open(osp.join(path, '0000001.png'), 'wb') as f:
         f.write(b'not a png')
     with pytest.raises(VideoError, match=r'0000001.png: not a readable image'):
-        check_video(open_video(path), full=True)
+        check_video(open_video(path), 'full')

@@ -72,9 +72,11 @@ class VideoDatasetBase(BaseDataset):
         split_seed: seed of that hash split.
         on_bad_video: ``'error'`` raises a one-line error naming the file;
             ``'skip'`` leaves the video out and logs a counted warning.
-        full_check: check every frame when the dataset is built (decodes whole
-            videos); otherwise only metadata and first frames are checked and
-            later problems surface when a frame is read.
+        check: how much of every video to check when the dataset is built:
+            ``'metadata'`` (frame count and size, fastest for large sets),
+            ``'quick'`` (also decode the first frame) or ``'full'`` (every
+            frame; slow). Problems not checked for surface, named, when a
+            frame is read.
         min_frames: videos with fewer frames are bad input.
         convert_channels: accept grayscale and RGBA frames by converting them.
         strip_frame_width: frame width of PNG strips (default: square frames).
@@ -84,13 +86,13 @@ class VideoDatasetBase(BaseDataset):
 
     def __init__(self, data_root: str, split: str = 'train',
                  test_fraction: Optional[float] = None, split_seed: int = 0,
-                 on_bad_video: str = 'error', full_check: bool = False,
+                 on_bad_video: str = 'error', check: str = 'quick',
                  min_frames: int = 2, convert_channels: bool = False,
                  strip_frame_width: Optional[int] = None, **kwargs) -> None:
         self.split = split
         self.test_fraction = test_fraction
         self.split_seed = split_seed
-        self.full_check = full_check
+        self.check = check
         self.min_frames = min_frames
         self.bad_videos = BadVideoLog(on_bad_video)
         self.reader_cfg = dict(convert_channels=convert_channels,
@@ -104,7 +106,7 @@ class VideoDatasetBase(BaseDataset):
         paths = list_split(self.data_root, self.split, self.test_fraction,
                            self.split_seed, self.bad_videos)
         return scan_videos(paths, self.reader_cfg, self.bad_videos,
-                           self.min_frames, self.full_check)
+                           self.min_frames, self.check)
 
     def open(self, record: Dict) -> VideoSource:
         """Open the video of a record."""

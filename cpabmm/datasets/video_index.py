@@ -127,7 +127,7 @@ class BadVideoLog:
 
 
 def scan_videos(paths: List[str], reader_cfg: dict, bad_videos: BadVideoLog,
-                min_frames: int = 2, full_check: bool = False) -> List[dict]:
+                min_frames: int = 2, check: str = 'quick') -> List[dict]:
     """Open and check each video; one record per usable video.
 
     Each record holds ``video_path``, ``video_id`` (name), ``identity``,
@@ -137,7 +137,7 @@ def scan_videos(paths: List[str], reader_cfg: dict, bad_videos: BadVideoLog,
     for path in paths:
         try:
             source = open_video(path, **reader_cfg)
-            check_video(source, full=full_check, min_frames=min_frames)
+            check_video(source, check, min_frames)
         except VideoError as err:
             bad_videos.handle(err, path)
             continue

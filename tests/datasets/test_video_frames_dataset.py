@@ -197,7 +197,7 @@ def test_bad_video_raises_one_line(tmp_path, case):
     make_bad, message = BAD_INPUTS[case]
     root = bad_root(tmp_path, make_bad)
     with pytest.raises(ValueError, match=message) as info:
-        VideoFramesDataset(root, full_check=True)
+        VideoFramesDataset(root, check='full')
     assert '\n' not in str(info.value)
     assert isinstance(info.value, VideoError)
 
@@ -225,7 +225,7 @@ def warnings_log():
 def test_bad_video_skipped_with_counted_warning(tmp_path, case, warnings_log):
     make_bad, message = BAD_INPUTS[case]
     root = bad_root(tmp_path, make_bad)
-    dataset = VideoFramesDataset(root, full_check=True, on_bad_video='skip')
+    dataset = VideoFramesDataset(root, check='full', on_bad_video='skip')
     assert sorted(dataset[i]['video_id'] for i in range(len(dataset))) == ['good1', 'good2']
     (skipped,) = dataset.bad_videos.skipped
     assert osp.splitext(osp.basename(skipped))[0] == 'bad'
@@ -260,3 +260,19 @@ def test_all_videos_bad(tmp_path):
 def test_bad_policy_name(tmp_path):
     with pytest.raises(ValueError, match="on_bad_video must be one of"):
         VideoFramesDataset(str(tmp_path), on_bad_video='ignore')
+
+
+def test_check_levels(tmp_path):
+    """'metadata' decodes no frame, 'quick' the first, 'full' every one."""
+    root = make_root(str(tmp_path), 'folder', ['good', 'gray', 'late'], astronaut_clip(3, 32))
+    first = osp.join(root, 'train', 'gray', '0000000.png')
+    Image.open(first).convert('L').save(first)
+    with open(osp.join(root, 'train', 'late', '0000002.png'), 'wb') as f:
+        f.write(b'not a png')
+    kept = {level: sorted(r['video_id'] for r in VideoFramesDataset(
+        root, check=level, on_bad_video='skip', serialize_data=False).data_list)
+        for level in ('metadata', 'quick', 'full')}
+    assert kept == {'metadata': ['good', 'gray', 'late'], 'quick': ['good', 'late'],
+                    'full': ['good']}
+    with pytest.raises(ValueError, match="check level must be one of"):
+        VideoFramesDataset(root, check='some')
