@@ -64,11 +64,6 @@ class Similarity:
     def invert(self, points: np.ndarray) -> np.ndarray:
         return (points - np.asarray(self.offset)) @ rotation(self.angle) / self.scale
 
-    def compose(self, inner: 'Similarity') -> 'Similarity':
-        """The similarity ``self(inner(p))``."""
-        return Similarity(angle=self.angle + inner.angle, scale=self.scale * inner.scale,
-                          offset=tuple(self.apply(np.asarray(inner.offset, float))))
-
 
 @dataclass
 class PartPose:
