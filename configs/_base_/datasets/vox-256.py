@@ -1,0 +1,58 @@
+# VoxCeleb talking heads at 256x256, in the layout prepared by the FOMM and
+# TPSMM authors: data/vox/{train,test}/<id>#<video>#<clip>.mp4 (or a frame
+# folder / PNG strip per clip). Augmentation as in the published configs.
+# Model configs set the batch size and repeats of their own schedule.
+dataset_type = 'VideoFramesDataset'
+data_root = 'data/vox'
+frame_size = 256
+
+train_pipeline = [
+    dict(type='ResizeFrames', size=frame_size),
+    dict(type='RandomTimeFlip'),
+    dict(type='RandomHorizontalFlip'),
+    dict(type='ColorJitter', brightness=0.1, contrast=0.1, saturation=0.1, hue=0.1),
+    dict(type='PackFramePair'),
+]
+test_pipeline = [
+    dict(type='ResizeFrames', size=frame_size),
+    dict(type='PackFramePair'),
+]
+
+train_dataloader = dict(
+    batch_size=28,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='RepeatDataset',
+        times=75,
+        dataset=dict(
+            type=dataset_type,
+            data_root=data_root,
+            id_sampling=True,
+            pipeline=train_pipeline)))
+
+# Reconstruction protocol: one item per test frame, frame 0 of its video as source.
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# Cross-identity animation (demo and qualitative evaluation): pairs of test
+# videos from the authors' CSV, or drawn with a seed when pairs_file is None.
+animation_dataset = dict(
+    type='CrossIdentityDataset',
+    data_root=data_root,
+    pairs_file=None,
+    num_pairs=100,
+    seed=0,
+    pipeline=test_pipeline)

@@ -1,0 +1,146 @@
+"""tools/crop_video.py and the face-crop steps behind it, on the carphone clip."""
+import importlib.util
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from cpabmm.datasets.face_crop import (Crop, DetectorUnavailable, box_iou,
+                                       build_face_detector, plan_crops, write_clips)
+from cpabmm.video import open_video
+from tests.datasets.media import carphone, carphone_path, make_video
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = osp.join(REPO, 'tools', 'crop_video.py')
+
+
+def detector_available() -> bool:
+    try:
+        build_face_detector('auto')
+    except DetectorUnavailable:
+        return False
+    return True
+
+
+HAVE_DETECTOR = detector_available()
+needs_detector = pytest.mark.skipif(not HAVE_DETECTOR, reason='no face detector installed')
+
+
+def run_tool(*args):
+    """Run the tool as a user would, with this checkout first on the path."""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location('crop_video', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- planning crops -------------------------------------------------------------
+
+def test_steady_face_gives_one_covering_square():
+    rng = np.random.default_rng(0)
+    boxes = [(50 + rng.uniform(-3, 3), 30 + rng.uniform(-3, 3), 60, 60) for _ in range(40)]
+    (crop,) = plan_crops(boxes, (144, 176), increase=0.1)
+    assert (crop.start, crop.end) == (0, 40)
+    for x, y, w, h in boxes:  # every face lies inside the one crop
+        assert crop.x <= x and x + w <= crop.x + crop.side
+        assert crop.y <= y and y + h <= crop.y + crop.side
+    assert crop.side <= 144
+
+
+def test_face_jump_splits_and_short_segments_drop():
+    boxes = [(10, 10, 40, 40)] * 30 + [(120, 90, 40, 40)] * 20 + [(10, 10, 40, 40)] * 5
+    crops = plan_crops(boxes, (144, 176), min_frames=10)
+    assert [(c.start, c.end) for c in crops] == [(0, 30), (30, 50)]
+    assert box_iou(boxes[0], boxes[30]) == 0
+
+
+def test_gaps_without_a_face():
+    face = (40, 30, 50, 50)
+    short_gap = [face] * 20 + [None] * 3 + [face] * 20
+    assert [(c.start, c.end) for c in plan_crops(short_gap, (144, 176))] == [(0, 43)]
+    long_gap = [face] * 20 + [None] * 10 + [face] * 20
+    assert [(c.start, c.end) for c in plan_crops(long_gap, (144, 176))] == [(0, 20), (30, 50)]
+    assert plan_crops([None] * 50, (144, 176)) == []
+
+
+def test_crop_is_shifted_into_the_frame():
+    (crop,) = plan_crops([(150, 100, 40, 40)] * 20, (144, 176), increase=0.2)
+    assert crop.x + crop.side <= 176 and crop.y + crop.side <= 144 and crop.side == 56
+
+
+def test_write_clips_cuts_and_resizes(tmp_path):
+    source = open_video(carphone_path())
+    crops = [Crop(10, 30, 40, 20, 96), Crop(25, 40, 0, 0, 144)]
+    paths = write_clips(source, crops, str(tmp_path), size=128)
+    assert [osp.basename(p) for p in paths] == ['carphone_pristine#000010#000030.mp4',
+                                                'carphone_pristine#000025#000040.mp4']
+    frames = carphone(40)
+    for crop, path in zip(crops, paths):
+        clip = open_video(path)
+        assert clip.num_frames == crop.num_frames and clip.frame_size == (128, 128)
+        assert clip.fps == pytest.approx(source.fps)
+        for offset, frame in enumerate(clip):
+            patch = frames[crop.start + offset, crop.y:crop.y + crop.side,
+                           crop.x:crop.x + crop.side]
+            expected = cv2.resize(patch, (128, 128), interpolation=cv2.INTER_LINEAR)
+            assert np.abs(frame.astype(float) - expected).mean() < 4  # codec and filter
+
+
+# --- the command line -------------------------------------------------------------
+
+@pytest.mark.skipif(HAVE_DETECTOR, reason='a face detector is installed')
+def test_no_detector_says_so_in_one_line():
+    result = run_tool(carphone_path(), '--out-dir', 'unused')
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: no face detector available (haar: ')
+    assert 'mediapipe: ' in lines[0]
+
+
+def test_missing_cascade_file(tmp_path):
+    tool = load_tool()
+    assert tool.main([carphone_path(), '--detector', 'haar', '--cascade',
+                      str(tmp_path / 'none.xml'), '--out-dir', str(tmp_path)]) == 2
+
+
+def test_bad_input_video(tmp_path, capsys):
+    bad = tmp_path / 'broken.mp4'
+    bad.write_bytes(os.urandom(2000))
+    assert load_tool().main([str(bad), '--out-dir', str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'broken.mp4: unreadable video' in err[0]
+
+
+@needs_detector
+def test_finds_the_carphone_face(tmp_path, capsys):
+    assert load_tool().main([carphone_path(), '--out-dir', str(tmp_path), '--size', '128']) == 0
+    clips = sorted(os.listdir(tmp_path))
+    assert clips and all(c.startswith('carphone_pristine#') for c in clips)
+    clip = open_video(str(tmp_path / clips[0]))
+    assert clip.frame_size == (128, 128) and clip.num_frames >= 16
+    # the speaker's face (rows 30-100, columns 45-115 of the 176x144 frame) fills the crop
+    line = capsys.readouterr().out.strip().splitlines()[0]
+    x, y = (int(v) for v in line.split('at (')[1].rstrip(')').split(', '))
+    side = int(line.split('crop ')[1].split('px')[0])
+    assert x <= 55 and y <= 40 and x + side >= 105 and y + side >= 90 and side <= 144
+
+
+@needs_detector
+def test_no_face_found(tmp_path, capsys):
+    from cpabmm.datasets.synthetic import SyntheticScene
+    scene = SyntheticScene(np.random.default_rng(0), 20)
+    frames = [(scene.render(i, 96) * 255).astype(np.uint8) for i in range(20)]
+    video = make_video(str(tmp_path), 'noface', 'mp4', frames)
+    assert load_tool().main([video, '--out-dir', str(tmp_path / 'out')]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith('error: ') and 'noface.mp4: no face segment of 16+ frames' in err
