@@ -77,6 +77,7 @@ class DenseMotionNetwork(nn.Module):
         self.scale_factor = scale_factor
         self.keypoint_variance = keypoint_variance
         self.input_layout = input_layout
+        self.num_blocks = num_blocks
         self.downsample = AntiAliasDownsample(in_channels, scale_factor)
 
         hourglass_in = (num_transforms + 1) * in_channels + num_keypoints + 1
@@ -103,6 +104,11 @@ class DenseMotionNetwork(nn.Module):
                 mask_channels.append(width)
         self.occlusion_heads = nn.ModuleList(
             nn.Conv2d(c, 1, 7, padding=3) for c in mask_channels)
+
+    @property
+    def size_multiple(self) -> int:
+        """Image sides must be multiples of this."""
+        return 2 ** (num_halvings(self.scale_factor) + self.num_blocks)
 
     def sparse_motions(self, source: Tensor, motion: BaseMotion, motion_params: MotionParams,
                        bg_affine: Optional[Tensor] = None) -> Tensor:

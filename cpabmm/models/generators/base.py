@@ -39,6 +39,22 @@ class WarpingGenerator(nn.Module):
             DownBlock2d(self.width(i), self.width(i + 1), norm) for i in range(num_down_blocks))
         self.head = nn.Conv2d(block_expansion, in_channels, kernel_size=7, padding=3)
 
+    @property
+    def size_multiple(self) -> int:
+        """Image sides must be multiples of this."""
+        return 2 ** self.num_down_blocks
+
+    def check_num_masks(self, num_masks: int) -> None:
+        """Raise a ValueError unless the generator can use ``num_masks``
+        occlusion masks."""
+        if num_masks not in self.supported_num_masks():
+            raise ValueError(f'{type(self).__name__} takes {self.supported_num_masks()} '
+                             f'occlusion masks, the dense motion network gives {num_masks}')
+
+    def supported_num_masks(self) -> tuple:
+        """The numbers of occlusion masks this generator can use."""
+        raise NotImplementedError
+
     def width(self, level: int) -> int:
         """Channels of the encoder's ``level``-th feature map (0: the stem)."""
         return min(self.max_features, self.block_expansion * 2 ** level)

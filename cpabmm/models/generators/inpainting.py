@@ -41,14 +41,14 @@ class InpaintingGenerator(WarpingGenerator):
         self.res_blocks = nn.ModuleList(
             ResBlock2d(block_in[i // 2], norm) for i in range(2 * n))
 
+    def supported_num_masks(self) -> tuple:
+        return (1, self.num_down_blocks + 1)
+
     def _masks(self, occlusion: Sequence[Tensor]) -> List[Tensor]:
         """One mask per encoder level, coarsest first."""
-        levels = self.num_down_blocks + 1
+        self.check_num_masks(len(occlusion))
         if len(occlusion) == 1:
-            return list(occlusion) * levels
-        if len(occlusion) != levels:
-            raise ValueError(f'{type(self).__name__} with {self.num_down_blocks} down blocks '
-                             f'needs 1 or {levels} occlusion masks, got {len(occlusion)}')
+            return list(occlusion) * (self.num_down_blocks + 1)
         return list(occlusion)
 
     def forward(self, source: Tensor, flow: Tensor, occlusion: Sequence[Tensor],

@@ -34,6 +34,9 @@ class OcclusionAwareGenerator(WarpingGenerator):
             UpBlock2d(self.width(level), self.width(level - 1), norm)
             for level in range(num_down_blocks, 0, -1))
 
+    def supported_num_masks(self) -> tuple:
+        return (0, 1)
+
     def forward(self, source: Tensor, flow: Tensor,
                 occlusion: Optional[Sequence[Tensor]] = None,
                 return_warped_features: bool = False) -> Dict[str, object]:
@@ -47,10 +50,7 @@ class OcclusionAwareGenerator(WarpingGenerator):
             dict with ``prediction`` [B, C, H, W] and ``deformed`` (the
             source warped by the flow at full resolution).
         """
-        if occlusion is not None and len(occlusion) > 1:
-            raise ValueError(f'{type(self).__name__} uses one occlusion mask, got '
-                             f'{len(occlusion)}; build the dense motion network with '
-                             'num_occlusion_masks=1')
+        self.check_num_masks(len(occlusion or ()))
         out = self.encode(source)[-1]
         out = self.mask(self.warp(out, flow), occlusion[0] if occlusion else None)
         out = self.bottleneck(out)

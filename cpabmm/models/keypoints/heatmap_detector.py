@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from cpabmm.registry import MODELS
 from ..geometry import coordinate_grid
-from ..layers import AntiAliasDownsample, Hourglass
+from ..layers import AntiAliasDownsample, Hourglass, num_halvings
 from ..motion.base import Keypoints
 
 
@@ -55,6 +55,11 @@ class HeatmapKeypointDetector(nn.Module):
             with torch.no_grad():
                 self.jacobian_head.bias.copy_(
                     torch.tensor([1., 0., 0., 1.]).repeat(self.num_jacobian_maps))
+
+    @property
+    def size_multiple(self) -> int:
+        """Image sides must be multiples of this."""
+        return 2 ** (num_halvings(self.downsample.scale) + self.hourglass.num_blocks)
 
     def forward(self, image: Tensor) -> Keypoints:
         features = self.hourglass(self.downsample(image))[-1]

@@ -1,0 +1,32 @@
+# Thin-Plate Spline Motion Model (Zhao & Zhang, CVPR 2022), 256x256, as
+# published (official config/vox-256.yaml model_params).
+# The motion model is one entry: `--cfg-options model.motion.type=...` swaps
+# it (CPABMM: configs/_base_/models/cpabmm.py); the dense motion network
+# sizes itself from the motion model.
+model = dict(
+    type='ImageAnimator',
+    data_preprocessor=dict(type='AnimationDataPreprocessor'),
+    num_channels=3,
+    image_size=(256, 256),
+    keypoint_detector=dict(type='ResNetKeypointDetector', num_keypoints=50),
+    motion=dict(type='TPSMotion', num_groups=10, points_per_group=5),
+    background=dict(type='BackgroundMotionPredictor'),
+    dense_motion=dict(
+        type='DenseMotionNetwork',
+        block_expansion=64,
+        max_features=1024,
+        num_blocks=5,
+        scale_factor=0.25,
+        norm='instance',
+        input_layout='grouped',
+        num_occlusion_masks=4),
+    generator=dict(
+        type='InpaintingGenerator',
+        block_expansion=64,
+        max_features=512,
+        num_down_blocks=3,
+        norm='instance'),
+    avd=dict(type='AVDNetwork', id_bottleneck=128, pose_bottleneck=128),
+    bg_start=0,
+    transform_dropout=dict(epochs=35, start_p=0.1, max_p=0.3, ramp_epochs=10),
+)
