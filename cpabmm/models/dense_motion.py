@@ -93,9 +93,9 @@ class DenseMotionNetwork(nn.Module):
             num_from_decoder = num_occlusion_masks - num_up
             if not 1 <= num_from_decoder <= num_blocks:
                 raise ValueError(
-                    f'num_occlusion_masks={num_occlusion_masks} needs between {num_up + 1} and '
-                    f'{num_up + num_blocks} masks for scale_factor={scale_factor} and '
-                    f'num_blocks={num_blocks}')
+                    f'num_occlusion_masks={num_occlusion_masks} is out of range: with '
+                    f'scale_factor={scale_factor} and num_blocks={num_blocks} use 0, 1 or '
+                    f'{num_up + 1} to {num_up + num_blocks}')
             mask_channels = channels[len(channels) - num_from_decoder:]
             width = channels[-1]
             for _ in range(num_up):

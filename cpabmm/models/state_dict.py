@@ -1,7 +1,7 @@
 """Loading weights with one clear message when they do not fit."""
 from __future__ import annotations
 
-from typing import List, Mapping
+from typing import Dict, List, Mapping
 
 from torch import Tensor, nn
 
@@ -12,6 +12,15 @@ def _listing(items: List[str]) -> str:
     shown = ', '.join(items[:_SHOWN])
     more = len(items) - _SHOWN
     return shown + (f', ... (+{more} more)' if more > 0 else '')
+
+
+def _grouped(keys: List[str]) -> List[str]:
+    """Keys grouped by their module two levels down: ``a.b.*`` (n keys)."""
+    groups: Dict[str, List[str]] = {}
+    for key in keys:
+        groups.setdefault('.'.join(key.split('.')[:2]), []).append(key)
+    return [members[0] if len(members) == 1 else f'{prefix}.* ({len(members)} keys)'
+            for prefix, members in groups.items()]
 
 
 def state_dict_mismatches(model: nn.Module, state_dict: Mapping[str, Tensor]) -> str:
@@ -27,9 +36,9 @@ def state_dict_mismatches(model: nn.Module, state_dict: Mapping[str, Tensor]) ->
     if shapes:
         parts.append(f'{len(shapes)} keys of another shape: {_listing(shapes)}')
     if missing:
-        parts.append(f'{len(missing)} missing keys: {_listing(missing)}')
+        parts.append(f'{len(missing)} missing keys: {_listing(_grouped(missing))}')
     if unexpected:
-        parts.append(f'{len(unexpected)} unexpected keys: {_listing(unexpected)}')
+        parts.append(f'{len(unexpected)} unexpected keys: {_listing(_grouped(unexpected))}')
     return '; '.join(parts)
 
 
