@@ -27,6 +27,17 @@ def _types(cfg) -> set:
     return set()
 
 
+def _load(path):
+    """The config; skipped while the dataset configs it inherits (from the
+    datasets work, ``configs/_base_/datasets/``) are not in this tree."""
+    try:
+        return Config.fromfile(path)
+    except FileNotFoundError as error:
+        if f'_base_{osp.sep}datasets' not in str(error):
+            raise
+        pytest.skip(f'dataset base config not available yet: {error.filename}')
+
+
 def _build_model(cfg):
     """Build on the meta device: checks every shape, allocates nothing."""
     init_default_scope('cpabmm')
@@ -48,7 +59,7 @@ def test_configs_found():
 
 @pytest.mark.parametrize('path', CONFIGS + MODEL_BASES, ids=_name)
 def test_model_builds(path):
-    cfg = Config.fromfile(path)
+    cfg = _load(path)
     model = _build_model(cfg)
     expected_size = tuple(cfg.model.image_size)
     assert model.image_size == expected_size
@@ -65,7 +76,7 @@ def test_config_follows_the_naming_convention(path):
     assert model == family and settings
     gpus_batch, epochs = schedule.split('-')
     gpus, batch = gpus_batch.split('xb')
-    cfg = Config.fromfile(path)
+    cfg = _load(path)
     assert int(gpus) == 1 and int(batch) == cfg.train_dataloader.batch_size
     assert epochs == f'{cfg.train_cfg.max_epochs}e'
     resolution = int(data.rsplit('-', 1)[1])
@@ -77,7 +88,7 @@ def test_data_pipeline_types_are_registered(path):
     init_default_scope('cpabmm')
     if DATASETS.get('VideoFramesDataset') is None:
         pytest.skip('cpabmm.datasets is not available yet')
-    cfg = Config.fromfile(path)
+    cfg = _load(path)
     names = _types(cfg.train_dataloader.dataset) - {'RepeatDataset'}
     missing = sorted(n for n in names if DATASETS.get(n) is None and TRANSFORMS.get(n) is None)
     assert not missing, f'unregistered dataset/transform types: {missing}'
@@ -88,7 +99,7 @@ def test_motion_model_swaps_with_one_override():
     init_default_scope('cpabmm')
     if MODELS.get('CPABMotion') is None:
         pytest.skip('CPABMotion is not available yet')
-    cfg = Config.fromfile(osp.join(CONFIG_ROOT, 'tpsmm', 'tpsmm_k10_1xb28-100e_vox-256.py'))
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, '_base_', 'models', 'tpsmm.py'))
     cfg.merge_from_dict({'model.motion.type': 'CPABMotion'})
     model = _build_model(cfg)
     assert type(model.motion).__name__ == 'CPABMotion'

@@ -10,9 +10,8 @@ from cpabmm.models import benchmark_forward
 from cpabmm.registry import MODELS
 
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
-TPSMM = osp.join(CONFIGS, 'tpsmm', 'tpsmm_k10-small_1xb8-20e_synthetic-64.py')
-FOMM = osp.join(CONFIGS, 'fomm', 'fomm_k10-small_1xb8-20e_synthetic-64.py')
-CPABMM = osp.join(CONFIGS, 'cpabmm', 'cpabmm_k10-small_1xb8-20e_synthetic-64.py')
+TPSMM = osp.join(CONFIGS, '_base_', 'models', 'tpsmm-64.py')
+FOMM = osp.join(CONFIGS, '_base_', 'models', 'fomm-64.py')
 
 
 def images(batch=2, size=64, channels=3, seed=0):
@@ -109,7 +108,9 @@ class PixelL1(nn.Module):
 
 
 def test_training_forward_schedules_and_gradients(tpsmm):
-    model = MODELS.build(dict(tpsmm.cfg.model, losses={'loss_l1': PixelL1()}, bg_start=2))
+    dropout = dict(epochs=7, start_p=0.1, max_p=0.3, ramp_epochs=2)
+    model = MODELS.build(dict(tpsmm.cfg.model, losses={'loss_l1': PixelL1()}, bg_start=2,
+                              transform_dropout=dropout))
     model.train()
     expected_p = {0: 0.1, 1: 0.1 + 0.3 / 2, 2: 0.3, 6: 0.3, 7: None}  # 7 epochs, ramp 2
     for epoch, p in expected_p.items():
@@ -163,7 +164,7 @@ def test_tpsmm_checkpoint_into_cpabmm_names_the_mismatches(tpsmm, tmp_path):
     torch.save({'state_dict': tpsmm.state_dict(), 'meta': {}}, path)
     with pytest.raises(ValueError, match=r'dense_motion.contribution_head.weight \(checkpoint '
                                          r'\[11, '):
-        init_model(CPABMM, str(path))
+        init_model(TPSMM, str(path), cfg_options={'model.motion.type': 'CPABMotion'})
 
 
 def test_official_checkpoints_must_be_converted_first(tmp_path):

@@ -3,7 +3,8 @@
 The fixtures (``../shared/fixtures/{tpsmm,fomm}_vox-256.pt``) hold the
 outputs of the original code with weights set by a recipe; we build the same
 weights in the official layout, convert them with our converter, load them
-into the models of our vox-256 configs and compare **stage by stage**, each
+into the models of our 256x256 model configs (those of the VoxCeleb
+configs) and compare **stage by stage**, each
 stage fed the fixture's own inputs (these random-weight networks amplify
 float32 rounding, see fixtures/README.md), then end to end.
 """
@@ -52,7 +53,7 @@ def tpsmm(fixtures_dir):
     """The TPSMM model with converted recipe weights and each stage's
     output computed once from the fixture's inputs."""
     model, fixture = load_fixture_model(
-            fixtures_dir, 'tpsmm_vox-256.pt', 'tpsmm/tpsmm_k10_1xb28-100e_vox-256.py', 'tpsmm')
+            fixtures_dir, 'tpsmm_vox-256.pt', '_base_/models/tpsmm.py', 'tpsmm')
     inputs = dict(source=fixture['source'], driving=fixture['driving'][FRAME:FRAME + 1])
     kp_source = {'value': fixture['kp_source']}
     kp_driving = {'value': fixture['kp_driving']}
@@ -116,7 +117,7 @@ def fomm(fixtures_dir):
     """The FOMM model with converted recipe weights and each stage's output
     computed once from the fixture's inputs."""
     model, fixture = load_fixture_model(
-            fixtures_dir, 'fomm_vox-256.pt', 'fomm/fomm_k10_1xb40-100e_vox-256.py', 'fomm')
+            fixtures_dir, 'fomm_vox-256.pt', '_base_/models/fomm.py', 'fomm')
     inputs = dict(source=fixture['source'], driving=fixture['driving'][FRAME:FRAME + 1])
     kp_source = {'value': fixture['kp_source_value'], 'jacobian': fixture['kp_source_jacobian']}
     kp_driving = {'value': fixture['kp_driving_value'],

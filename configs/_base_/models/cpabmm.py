@@ -7,3 +7,4 @@
 _base_ = ['./tpsmm.py']
 
 model = dict(motion=dict(type='CPABMotion', solver='fast'))
+optim_wrapper = dict(optimizer=dict(lr=1e-4))

@@ -1,6 +1,10 @@
 # First Order Motion Model (Siarohin et al., NeurIPS 2019), 256x256, as
 # published (official config/vox-256.yaml model_params): heatmap keypoints
-# with Jacobians, local affine motion, BatchNorm, one occlusion mask.
+# with Jacobians, local affine motion, BatchNorm, one occlusion mask; with its
+# published optimisation: Adam lr 2e-4, betas (0.5, 0.999), no weight decay,
+# no gradient clipping, 100 epochs, lr x0.1 at epochs 60 and 90. (FOMM trains
+# the keypoint detector with its own optimiser of the same settings, and a
+# discriminator in its adversarial configs: see the training configs.)
 model = dict(
     type='ImageAnimator',
     data_preprocessor=dict(type='AnimationDataPreprocessor'),
@@ -34,3 +38,8 @@ model = dict(
         num_bottleneck_blocks=6,
         norm='batch'),
 )
+
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100)
+optim_wrapper = dict(
+    type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))
+param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[60, 90], gamma=0.1)
