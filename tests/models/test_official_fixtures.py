@@ -94,6 +94,7 @@ class TestTPSMM:
     def test_generator(self, setup):
         assert_close(setup['generated']['prediction'], setup['fixture']['prediction'])
 
+    @pytest.mark.slow
     def test_end_to_end(self, setup):
         """Images in, images out, in one batch of two: the reconstruction
         path (with the background affine) and the official demo's AVD mode
@@ -157,6 +158,7 @@ class TestFOMM:
         assert_close(generated['deformed'], fixture['deformed'])
         assert_close(generated['prediction'], fixture['prediction'])
 
+    @pytest.mark.slow
     def test_end_to_end(self, setup):
         """Driving frames 1 (the reconstruction outputs) and 2 (the official
         demo's standard mode) in one batch."""
