@@ -28,13 +28,14 @@ def official_shapes(fixtures_dir):
             for name in ('tpsmm', 'fomm')}
 
 
-def official_file(path, shapes, keep, **extra):
+def official_file(path, shapes, keep, legacy=False, **extra):
     """An official-layout checkpoint with the recipe's values for the keys
-    that start with one of ``keep``, plus ``extra`` entries."""
+    that start with one of ``keep``, plus ``extra`` entries; ``legacy``
+    writes the pre-1.6 format of the released FOMM files."""
     flat = {k: recipe_tensor(k, s) for k, s in shapes.items() if k.startswith(keep)}
     checkpoint = split_official(flat)
     checkpoint.update(extra)
-    torch.save(checkpoint, path)
+    torch.save(checkpoint, path, _use_new_zipfile_serialization=not legacy)
     return flat
 
 
@@ -60,7 +61,8 @@ def test_fomm_keys_are_renamed(tool, official_shapes, tmp_path):
     src, dst = tmp_path / 'fomm.pth.tar', tmp_path / 'fomm.pth'
     keep = ('kp_detector.kp.', 'kp_detector.jacobian.', 'kp_detector.down.',
             'generator.dense_motion_network.occlusion.', 'generator.bottleneck.r5.conv1.')
-    official_file(src, official_shapes['fomm'], keep, discriminator={'w': torch.zeros(1)})
+    official_file(src, official_shapes['fomm'], keep, legacy=True,
+                  discriminator={'w': torch.zeros(1)}, epoch=np.int64(99))
     assert tool.main([str(src), str(dst), '--model', 'fomm']) == 0
     keys = set(torch.load(dst, weights_only=True)['state_dict'])
     assert keys == {
