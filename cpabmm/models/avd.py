@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from cpabmm.registry import MODELS
 from .motion.base import Keypoints

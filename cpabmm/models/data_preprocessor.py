@@ -17,8 +17,9 @@ class AnimationDataPreprocessor(BaseDataPreprocessor):
     """Turn a collated batch into ``{'inputs': ..., 'data_samples': ...}``.
 
     The batch is a dict with ``source`` and ``driving`` images ``[B, C, H, W]``
-    (floats in [0, 1], or uint8 in [0, 255], converted here), or a list of
-    such per-sample dicts with ``[C, H, W]`` images. Images go to the model's
+    (floats in [0, 1], or uint8 in [0, 255], converted here) or lists of
+    ``[C, H, W]`` images (MMEngine's ``pseudo_collate``), or a list of
+    per-sample dicts. Images go to the model's
     device as ``inputs``; every other entry (video ids, frame indices,
     ground-truth keypoints, ...) becomes the per-sample ``data_samples`` dicts.
     """
@@ -37,15 +38,13 @@ class AnimationDataPreprocessor(BaseDataPreprocessor):
 
     @staticmethod
     def _collate(samples: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
-        batch: Dict[str, Any] = {}
-        for key in samples[0]:
-            values = [sample[key] for sample in samples]
-            stack = key in IMAGE_KEYS and all(isinstance(v, Tensor) for v in values)
-            batch[key] = torch.stack(values) if stack else values
-        return batch
+        """A dict of per-key lists (images are stacked later)."""
+        return {key: [sample[key] for sample in samples] for key in samples[0]}
 
     @staticmethod
     def _to_float(key: str, image: Any) -> Tensor:
+        if isinstance(image, (list, tuple)) and all(isinstance(i, Tensor) for i in image):
+            image = torch.stack(list(image))
         if not isinstance(image, Tensor):
             raise ValueError(f'{key} must be a tensor [B, C, H, W], got {type(image).__name__}')
         if image.dtype == torch.uint8:

@@ -3,6 +3,7 @@ import os.path as osp
 
 import pytest
 import torch
+from mmengine.dataset import default_collate, pseudo_collate
 from torch import nn
 
 from cpabmm.apis import init_model
@@ -178,3 +179,15 @@ def test_official_checkpoints_must_be_converted_first(tmp_path):
 def test_benchmark_forward_reports_seconds(tpsmm):
     timing = benchmark_forward(tpsmm, size=64, repeats=1)
     assert timing['repeats'] == 1 and 0 < timing['min'] <= timing['mean'] <= timing['max']
+
+
+def test_preprocessor_accepts_every_batch_layout(tpsmm):
+    pair = images(batch=2)
+    samples = [{'source': pair['source'][i], 'driving': pair['driving'][i], 'video_id': str(i)}
+               for i in range(2)]
+    for batch in (default_collate(samples), pseudo_collate(samples), samples):
+        data = tpsmm.data_preprocessor(batch)
+        torch.testing.assert_close(data['inputs']['source'], pair['source'])
+        assert [s['video_id'] for s in data['data_samples']] == ['0', '1']
+    with pytest.raises(ValueError, match='driving must be float in'):
+        tpsmm.data_preprocessor({'source': pair['source'], 'driving': pair['driving'].long()})
