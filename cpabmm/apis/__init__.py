@@ -1,1 +1,4 @@
-"""apis of cpabmm."""
+"""Python API of cpabmm."""
+from .inference import init_model
+
+__all__ = ['init_model']

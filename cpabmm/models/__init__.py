@@ -1,1 +1,17 @@
-"""models of cpabmm."""
+"""Networks, motion models and the animator of cpabmm (registered in MODELS)."""
+from .animator import ImageAnimator
+from .avd import AVDNetwork
+from .background import BackgroundMotionPredictor
+from .benchmark import benchmark_forward
+from .data_preprocessor import AnimationDataPreprocessor
+from .dense_motion import DenseMotionNetwork
+from .generators import InpaintingGenerator, OcclusionAwareGenerator
+from .keypoints import HeatmapKeypointDetector, ResNetKeypointDetector
+from .motion import AffineMotion, BaseMotion, TPSMotion
+
+__all__ = [
+    'ImageAnimator', 'AnimationDataPreprocessor', 'AVDNetwork', 'BackgroundMotionPredictor',
+    'DenseMotionNetwork', 'InpaintingGenerator', 'OcclusionAwareGenerator',
+    'HeatmapKeypointDetector', 'ResNetKeypointDetector', 'AffineMotion', 'BaseMotion',
+    'TPSMotion', 'benchmark_forward',
+]

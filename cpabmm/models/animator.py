@@ -1,0 +1,256 @@
+"""The image animation model: keypoints, motion, dense motion, generator."""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import torch
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from cpabmm.registry import MODELS
+from .motion.base import BaseMotion, Keypoints
+
+ConfigType = Union[dict, nn.Module]
+#: what ``predict`` can return besides the prediction
+PREDICT_OUTPUTS = ('keypoints', 'flow', 'occlusion', 'contribution_maps', 'deformed',
+                   'bg_affine', 'sparse_motions')
+
+
+def _build(cfg: Optional[ConfigType], **defaults) -> Optional[nn.Module]:
+    """Build a module from a config dict (filling in ``defaults`` the config
+    leaves out), or pass a module through."""
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    cfg = dict(cfg)
+    for key, value in defaults.items():
+        cfg.setdefault(key, value)
+    return MODELS.build(cfg)
+
+
+@MODELS.register_module()
+class ImageAnimator(BaseModel):
+    """Animate a source image by the motion of a driving frame.
+
+    One class serves FOMM, TPSMM and CPABMM: they differ in the configured
+    keypoint detector, motion model (``motion``), dense motion layout and
+    generator. Swapping ``motion`` (e.g. ``model.motion.type=TPSMotion``) is
+    enough within the TPSMM/CPABMM family: the dense motion network sizes
+    itself from the motion model.
+
+    Args:
+        keypoint_detector: config of the detector (``num_keypoints`` must
+            equal the motion model's).
+        motion: config of the motion model (:class:`BaseMotion`).
+        dense_motion: config of :class:`DenseMotionNetwork`;
+            ``num_transforms``, ``num_keypoints`` and ``in_channels`` are
+            filled in.
+        generator: config of the generator (``in_channels`` filled in).
+        background: optional config of the background affine predictor.
+        avd: optional config of the AVD network (used by the demo).
+        num_channels: image channels.
+        image_size: ``(H, W)`` the model expects; None accepts any size the
+            networks can process.
+        bg_start: first training epoch that uses the background predictor
+            (evaluation always uses it when there is one).
+        transform_dropout: the transformation-dropout schedule, ``dict(
+            epochs, start_p, max_p, ramp_epochs)``: during the first
+            ``epochs`` training epochs, p = min(start_p + max_p * epoch /
+            ramp_epochs, max_p); None disables it.
+        losses: named loss configs for ``mode='loss'``; each loss module is
+            called as ``loss(outputs, inputs, animator)`` with the dict of
+            :meth:`compute_outputs` and returns a tensor or a dict of them.
+        predict_outputs: what ``predict`` returns besides the prediction by
+            default (see ``PREDICT_OUTPUTS``).
+        data_preprocessor: defaults to :class:`AnimationDataPreprocessor`.
+    """
+
+    def __init__(self, keypoint_detector: ConfigType, motion: ConfigType,
+                 dense_motion: ConfigType, generator: ConfigType,
+                 background: Optional[ConfigType] = None, avd: Optional[ConfigType] = None,
+                 num_channels: int = 3, image_size: Optional[Sequence[int]] = None,
+                 bg_start: int = 0, transform_dropout: Optional[dict] = None,
+                 losses: Optional[Dict[str, ConfigType]] = None,
+                 predict_outputs: Sequence[str] = (),
+                 data_preprocessor: Optional[ConfigType] = None,
+                 init_cfg: Optional[dict] = None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='AnimationDataPreprocessor')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.num_channels = num_channels
+        self.image_size = tuple(image_size) if image_size is not None else None
+        self.motion: BaseMotion = _build(motion)
+        self.keypoint_detector = _build(keypoint_detector, in_channels=num_channels)
+        if self.keypoint_detector.num_keypoints != self.motion.num_keypoints:
+            raise ValueError(
+                f'the keypoint detector gives {self.keypoint_detector.num_keypoints} keypoints '
+                f'but {type(self.motion).__name__} needs {self.motion.num_keypoints}')
+        self.dense_motion = _build(dense_motion, num_transforms=self.motion.num_transforms,
+                                   num_keypoints=self.motion.num_keypoints,
+                                   in_channels=num_channels)
+        self.generator = _build(generator, in_channels=num_channels)
+        self.generator.check_num_masks(self.dense_motion.num_occlusion_masks)
+        self.background = _build(background, in_channels=num_channels)
+        self.avd = _build(avd, num_keypoints=self.motion.num_keypoints)
+        self.bg_start = bg_start
+        self.transform_dropout = transform_dropout
+        self.losses = nn.ModuleDict({name: _build(cfg) for name, cfg in (losses or {}).items()})
+        unknown = sorted(set(predict_outputs) - set(PREDICT_OUTPUTS))
+        if unknown:
+            raise ValueError(f'unknown predict_outputs {unknown}; choose from {PREDICT_OUTPUTS}')
+        self.predict_outputs = tuple(predict_outputs)
+        self.epoch = 0
+
+    # ------------------------------------------------------------------ schedule
+    def set_epoch(self, epoch: int) -> None:
+        """Tell the model the training epoch (background start, dropout)."""
+        self.epoch = int(epoch)
+
+    def dropout_p(self) -> Optional[float]:
+        """The transformation-dropout probability now, None when off."""
+        schedule = self.transform_dropout
+        if not self.training or schedule is None or self.epoch >= schedule['epochs']:
+            return None
+        ramp = self.epoch / schedule['ramp_epochs'] * schedule['max_p']
+        return min(ramp + schedule['start_p'], schedule['max_p'])
+
+    def uses_background(self) -> bool:
+        return self.background is not None and (not self.training or self.epoch >= self.bg_start)
+
+    # ------------------------------------------------------------------ stages
+    @property
+    def size_multiple(self) -> int:
+        """Image sides must be multiples of this for the networks' skips."""
+        multiples = [getattr(m, 'size_multiple', 1)
+                     for m in (self.keypoint_detector, self.dense_motion, self.generator)]
+        return math.lcm(*multiples)
+
+    def check_images(self, **images: Tensor) -> None:
+        """Raise a one-line ValueError unless every image is a float
+        ``[B, num_channels, H, W]`` tensor of the expected size, all alike."""
+        shapes = {}
+        for name, image in images.items():
+            if not isinstance(image, Tensor) or image.dim() != 4:
+                got = list(image.shape) if isinstance(image, Tensor) else type(image).__name__
+                raise ValueError(f'{name} must be a [B, C, H, W] tensor, got {got}')
+            b, c, h, w = image.shape
+            if c != self.num_channels:
+                raise ValueError(f'{name} has {c} channels, this model takes '
+                                 f'{self.num_channels} (convert the images, e.g. to RGB)')
+            if self.image_size is not None and (h, w) != self.image_size:
+                raise ValueError(f'{name} is {h}x{w}, this model takes '
+                                 f'{self.image_size[0]}x{self.image_size[1]}: resize it')
+            multiple = self.size_multiple
+            if h % multiple or w % multiple:
+                raise ValueError(f'{name} is {h}x{w}; its sides must be multiples of {multiple}')
+            shapes[name] = tuple(image.shape)
+        if len(set(shapes.values())) > 1:
+            raise ValueError(f'images of different shapes: {shapes}')
+
+    def detect_keypoints(self, image: Tensor) -> Keypoints:
+        return self.keypoint_detector(image)
+
+    def animate(self, source: Tensor, kp_source: Keypoints, kp_driving: Keypoints,
+                bg_affine: Optional[Tensor] = None, dropout_p: Optional[float] = None,
+                return_warped_features: bool = False) -> Dict[str, Any]:
+        """Generate from given keypoints (the demo's entry point).
+
+        Returns the dense motion network's outputs (``sparse_motions``,
+        ``deformed_source``, ``contribution_maps``, ``flow``, ``occlusion``),
+        the generator's (``prediction``, ``deformed``, optionally
+        ``warped_encoder_maps``) and the ``motion_params``.
+        """
+        params = self.motion.fit(kp_source, kp_driving)
+        out = self.dense_motion(source, kp_source, kp_driving, self.motion, params,
+                                bg_affine=bg_affine, dropout_p=dropout_p)
+        out.update(self.generator(source, out['flow'], out['occlusion'],
+                                  return_warped_features=return_warped_features))
+        out['motion_params'] = params
+        return out
+
+    def compute_outputs(self, source: Tensor, driving: Tensor) -> Dict[str, Any]:
+        """The full forward pass, with everything the losses need.
+
+        Returns:
+            dict with ``kp_source``, ``kp_driving``, ``bg_affine`` (None when
+            the background is off), the outputs of :meth:`animate` and, in
+            training, ``warped_encoder_maps`` and the ``dropout_p`` used.
+        """
+        self.check_images(source=source, driving=driving)
+        kp_source = self.detect_keypoints(source)
+        kp_driving = self.detect_keypoints(driving)
+        bg_affine = self.background(source, driving) if self.uses_background() else None
+        dropout_p = self.dropout_p()
+        out = self.animate(source, kp_source, kp_driving, bg_affine, dropout_p,
+                           return_warped_features=self.training)
+        out.update(kp_source=kp_source, kp_driving=kp_driving, bg_affine=bg_affine,
+                   dropout_p=dropout_p)
+        return out
+
+    # ------------------------------------------------------------------ modes
+    def forward(self, inputs: Dict[str, Tensor], data_samples: Optional[List[dict]] = None,
+                mode: str = 'tensor', outputs: Optional[Sequence[str]] = None):
+        """``mode='tensor'``: the dict of :meth:`compute_outputs`;
+        ``'predict'``: a list of per-sample dicts (see :meth:`predict`);
+        ``'loss'``: a dict of named loss tensors (see ``losses``)."""
+        if not isinstance(inputs, dict) or 'source' not in inputs or 'driving' not in inputs:
+            raise ValueError("inputs must be a dict with 'source' and 'driving' images")
+        if mode == 'tensor':
+            return self.compute_outputs(inputs['source'], inputs['driving'])
+        if mode == 'predict':
+            return self.predict(inputs, data_samples, outputs)
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        raise ValueError(f"mode must be 'tensor', 'predict' or 'loss', got {mode!r}")
+
+    def predict(self, inputs: Dict[str, Tensor], data_samples: Optional[List[dict]] = None,
+                outputs: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
+        """Per-sample results: ``prediction`` [C, H, W] and the requested
+        ``outputs`` (default ``predict_outputs``): ``kp_source``/``kp_driving``
+        (for 'keypoints'), ``flow`` [h, w, 2], ``occlusion`` (list of
+        [1, h_i, w_i]), ``contribution_maps`` [N+1, h, w], ``deformed``,
+        ``bg_affine``, ``sparse_motions``; and the sample's ``metainfo``."""
+        wanted = self.predict_outputs if outputs is None else tuple(outputs)
+        unknown = sorted(set(wanted) - set(PREDICT_OUTPUTS))
+        if unknown:
+            raise ValueError(f'unknown outputs {unknown}; choose from {PREDICT_OUTPUTS}')
+        out = self.compute_outputs(inputs['source'], inputs['driving'])
+        batch = inputs['source'].shape[0]
+        results = []
+        for i in range(batch):
+            result = {'prediction': out['prediction'][i]}
+            for name in wanted:
+                result.update(self._sample_output(out, name, i))
+            result['metainfo'] = data_samples[i] if data_samples else {}
+            results.append(result)
+        return results
+
+    @staticmethod
+    def _sample_output(out: Dict[str, Any], name: str, i: int) -> Dict[str, Any]:
+        if name == 'keypoints':
+            return {which: {k: v[i] for k, v in out[which].items()}
+                    for which in ('kp_source', 'kp_driving')}
+        if name == 'occlusion':
+            return {name: [mask[i] for mask in out[name]]}
+        value = out[name]
+        return {name: None if value is None else value[i]}
+
+    def loss(self, inputs: Dict[str, Tensor],
+             data_samples: Optional[List[dict]] = None) -> Dict[str, Tensor]:
+        """Every configured loss term by name (MMEngine's ``parse_losses``
+        sums the ones whose names contain 'loss')."""
+        if not self.losses:
+            raise ValueError('this model has no losses configured; add model.losses '
+                             '(training configs do) to use mode="loss"')
+        out = self.compute_outputs(inputs['source'], inputs['driving'])
+        terms: Dict[str, Tensor] = {}
+        for name, loss in self.losses.items():
+            value = loss(out, inputs, self)
+            if isinstance(value, dict):
+                terms.update(value)
+            else:
+                terms[name] = value
+        return terms
+
+    def extra_repr(self) -> str:
+        return f'motion={type(self.motion).__name__}, image_size={self.image_size}'
