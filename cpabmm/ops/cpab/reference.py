@@ -62,30 +62,41 @@ Repeat while ``t < 1`` (at most ``max_iterations`` times):
    the sub-step.
 2. Evaluate ``x(H)``; ``hi = H`` if ``G(H) = max_j g_j(x(H)) > 0``, else
    ``hi = inf``. A constraint with ``g_j(H) <= 0`` and
-   ``g_j'(0) > 0 > g_j'(H)`` may graze the boundary: its maximum ``s_m``
-   (zero of ``g_j'``) is found by ``GRAZE_STEPS`` safeguarded Newton steps on
-   ``g_j'`` (``g_j'' = grad(g_j) . L v``); if ``g_j(x(s_m)) > 0`` then
-   ``hi = min(hi, s_m)``. On ``[0, hi]`` each ``g_j`` crosses zero at most once
-   and stays positive after, so ``G`` crosses zero exactly once when
-   ``hi < inf``.
+   ``g_j'(0) > 0 > g_j'(H)`` may graze the boundary unseen. Its maximum is
+   at the zero of ``g_j'(s) = e^{hs} (C(s) alpha + S(s) beta)`` (``alpha =
+   g_j'(0)``, ``beta = grad(g_j) . N v0``, ``S / C = tanh(rs) / r``, ``tan``
+   when ``delta < 0``), in closed form ``s_m = u * atanhc(delta * u^2)`` with
+   ``u = -alpha / beta`` and ``atanhc(z) = atanh(sqrt z) / sqrt z`` (``atan``
+   for ``z < 0``, series ``1 + z/3 + z^2/5 + ...`` near 0); if
+   ``g_j(x(s_m)) > 0`` then ``hi = min(hi, s_m)``. On ``[0, hi]`` each
+   ``g_j`` crosses zero at most once and stays positive after, so ``G``
+   crosses zero exactly once when ``hi < inf``.
 3. No exit (``hi = inf``): ``x <- x(H)``, ``t <- t + H`` (``t = 1`` exactly
    when ``H = 1 - t``).
 4. Exit: Newton on ``G(s) = eta`` with derivative ``g_{j(s)}'(s)``
-   (``j(s)`` the maximising constraint), safeguarded by bisection of the
-   bracket ``[lo, hi]`` (``G(lo) <= 0 < G(hi)``; every evaluated ``s`` with
-   ``G(s) > 0`` becomes ``hi``), started from the secant through
-   ``(0, G(0))`` and ``(hi, G(hi))``, stopped when the step is below
-   ``1e-14`` (float64) / ``1e-7`` (float32) or after ``NEWTON_STEPS``.
-   ``eta`` (``1e-12`` / ``4e-6`` local cell units) exceeds the rounding of
-   ``G``, so Newton's limit lies just outside ``R``. The exit is the final
-   ``hi``: ``x(hi)`` is outside ``R`` by at most about ``eta``, and step 1
-   locates it in the next region with no tie to break. The crossed
-   constraint is ``j* = argmax_j g_j(x(hi))``; ``x <- x(hi)``,
-   ``t <- t + hi``.
+   (``j(s)`` the maximising constraint) inside the bracket ``[lo, hi]``
+   (``G(lo) <= 0 < G(hi)``; every evaluated ``s`` with ``G(s) > 0`` becomes
+   ``hi``, every other one ``lo``), taking the bisection ``(lo + hi) / 2``
+   when the Newton step leaves ``(lo, hi)`` or ``g' <= 0``. Start: the secant
+   of ``g_k`` through ``(0, g_k(0))`` and ``(hi, g_k(hi))``, where ``k`` is
+   the constraint maximal at ``hi``. Stop when ``0 < G(s) <= 4 eta`` (then
+   ``hi = s``) or after ``NEWTON_STEPS``. ``eta`` (``1e-12`` float64, ``4e-6``
+   float32, local cell units) exceeds the rounding of ``G``, so the limit of
+   Newton's iteration is just outside ``R``. The exit is the final ``hi``:
+   ``x(hi)`` is outside ``R`` (by about ``eta``), and step 1 locates it in
+   the next region with no tie to break. The crossed constraint ``j*`` is the
+   maximising one at ``hi``; ``x <- x(hi)``, ``t <- t + hi``.
 
 Every iteration records one *event* per point: (row of ``A.view(-1, 2, 3)``,
 elapsed time ``t`` after it, crossed constraint ``j*`` or -1); points that
 are done record an identity event (their last row, ``t = 1``).
+
+Fields that are discontinuous across a region boundary (outside the domain,
+for ``A`` that do not satisfy the outside-continuity constraints of
+``zero_boundary=False``) may push a trajectory onto the boundary from both
+sides (sliding); such a trajectory is not modelled and ends unfinished after
+``max_iterations`` (the :class:`~cpabmm.ops.cpab.CPAB` class never creates
+this case).
 
 Gradients
 ---------
@@ -104,8 +115,7 @@ gathered per event), never differentiating the search::
             x, t_prev = x_tau, t_k                    # constant time
 
 so every crossing time carries its implicit-function derivative (exact also
-where the field is discontinuous, outside the domain with
-``zero_boundary=True``), and sub-step and end times are constants.
+where the field is discontinuous), and sub-step and end times are constants.
 ``|g_j'|`` is bounded below by ``1e-12`` / ``1e-6`` (sign kept) against
 tangential crossings. ``(f0, f1)`` is an autograd Function whose backward runs
 the forward-mode derivative of the same Horner recursion.
@@ -120,9 +130,8 @@ from .tessellation import locate_cells
 
 #: Bound on ``|a| + sqrt(|q|)`` (spectral radius of ``s L``) in a sub-step.
 RHO = 1.5
-#: Newton iterations for an exit time / for a grazing maximum.
+#: Newton iterations for an exit time.
 NEWTON_STEPS = 16
-GRAZE_STEPS = 8
 #: Default bound on iterations (crossings plus sub-steps) per point.
 MAX_ITERATIONS = 256
 
@@ -548,6 +557,10 @@ def integrate(A: Tensor, points: Tensor, nc: Tuple[int, int],
     """
     T = A.shape[0]
     flat, offset, P = _flatten(A, points)
+    if flat.shape[0] == 0:
+        out = flat + 0 * A.sum()
+        return (out.view(T, P, 2), {'iterations': 0, 'unfinished': 0}) \
+            if return_stats else out.view(T, P, 2)
     A_rows = A.reshape(-1, 2, 3)
     out, events, unfinished = search(A_rows.detach(), flat.detach(), offset, nc,
                                      max_iterations)
