@@ -1,0 +1,186 @@
+"""CPABMM's motion model: K partial CPAB transformations and one global."""
+from __future__ import annotations
+
+import logging
+from typing import Optional, Sequence, Tuple
+
+import torch
+from mmengine.logging import print_log
+from torch import Tensor
+
+from cpabmm.ops.cpab import CPAB
+from cpabmm.registry import MODELS
+from .base import BaseMotion, Keypoints, MotionParams
+from .cpab_solver import LinearisedField, fit_adam, fit_fast
+
+SOLVERS = ('fast', 'adam')
+
+
+class _Tessellated(torch.nn.Module):
+    """One CPAB tessellation with what the solvers need, on the right device."""
+
+    def __init__(self, tess_size: Tuple[int, int], zero_boundary: bool,
+                 volume_preservation: bool, prior_weight: float, backend: str):
+        super().__init__()
+        self.cpab = CPAB(tess_size=tess_size, zero_boundary=zero_boundary,
+                         volume_preservation=volume_preservation, backend=backend)
+        self.prior_weight = prior_weight
+        precision = torch.linalg.inv(self.cpab.covariance())
+        # Follows .to(device) but is not saved in checkpoints (derived data).
+        self.register_buffer('precision', (precision + precision.T) / 2, persistent=False)
+
+    @property
+    def dim(self) -> int:
+        return self.cpab.dim
+
+    def transform(self, theta: Tensor, points: Tensor) -> Tensor:
+        return self.cpab.transform(theta, points)
+
+    def field(self, like: Tensor) -> LinearisedField:
+        return LinearisedField(self.cpab.basis_as(like.dtype, like.device), self.cpab.nc)
+
+
+@MODELS.register_module()
+class CPABMotion(BaseMotion):
+    """Continuous piecewise-affine (CPAB) transformations from keypoints.
+
+    The keypoints form ``num_groups`` consecutive groups of
+    ``points_per_group``; each group gets a partial CPAB transformation on
+    ``partial_tess``, and (with ``use_global``) all keypoints together a
+    global one on ``global_tess``. Keypoints in [-1, 1] enter the CPAB domain
+    [0, 1]^2 as ``(kp + 1) / 2``. Each transformation maps driving keypoints
+    onto source keypoints, i.e. it is a backward warp.
+
+    Args:
+        num_groups: K, the number of partial transformations.
+        points_per_group: keypoints per partial transformation.
+        partial_tess: cells of the partial transformations' tessellation.
+        global_tess: cells of the global transformation's tessellation.
+        use_global: add the global transformation (N = K + 1).
+        zero_boundary: zero normal velocity on the domain boundary.
+        volume_preservation: divergence-free fields.
+        solver: ``'fast'`` (regularised Gauss-Newton, differentiable) or
+            ``'adam'`` (the published per-forward Adam loop).
+        detach_keypoints: fit on detached keypoints, as published (always so
+            for ``'adam'``).
+        iterations: Gauss-Newton steps of the fast solver.
+        prior_weights: prior energy weights (partial, global) of the fast
+            solver; chosen so that its keypoint error and theta norms are at
+            most the published loop's (docs/motion.md).
+        adam_iterations: Adam steps (partial, global) of ``'adam'``; the
+            published values are (100, 150) and (200, 300) on TaiChiHD.
+        adam_lr: Adam's learning rate.
+        backend: CPAB op backend (``'auto'``, ``'cpp'``, ``'cuda'``, ``'torch'``).
+    """
+
+    def __init__(self,
+                 num_groups: int = 10,
+                 points_per_group: int = 5,
+                 partial_tess: Sequence[int] = (4, 4),
+                 global_tess: Sequence[int] = (6, 6),
+                 use_global: bool = True,
+                 zero_boundary: bool = False,
+                 volume_preservation: bool = False,
+                 solver: str = 'fast',
+                 detach_keypoints: bool = False,
+                 iterations: int = 3,
+                 prior_weights: Sequence[float] = (7e-5, 1e-3),
+                 adam_iterations: Sequence[int] = (100, 150),
+                 adam_lr: float = 0.01,
+                 backend: str = 'auto'):
+        super().__init__()
+        if solver not in SOLVERS:
+            raise ValueError(f'CPABMotion solver must be one of {SOLVERS}, got {solver!r}')
+        self.num_groups = num_groups
+        self.points_per_group = points_per_group
+        self.num_keypoints = num_groups * points_per_group
+        self.num_transforms = num_groups + int(use_global)
+        self.use_global = use_global
+        self.solver = solver
+        self.detach_keypoints = detach_keypoints or solver == 'adam'
+        self.iterations = iterations
+        self.adam_iterations = tuple(int(i) for i in adam_iterations)
+        self.adam_lr = adam_lr
+        flags = dict(zero_boundary=zero_boundary, volume_preservation=volume_preservation,
+                     backend=backend)
+        self.partial = _Tessellated(tuple(partial_tess), prior_weight=prior_weights[0], **flags)
+        self.global_ = (_Tessellated(tuple(global_tess), prior_weight=prior_weights[1], **flags)
+                        if use_global else None)
+        self._warned_degenerate = False
+
+    # -- fitting ---------------------------------------------------------
+    def fit(self, kp_source: Keypoints, kp_driving: Keypoints) -> MotionParams:
+        self.check_keypoints(kp_source, kp_driving)
+        source = (kp_source['value'] + 1) / 2      # CPAB domain coordinates
+        driving = (kp_driving['value'] + 1) / 2
+        if self.detach_keypoints:
+            source, driving = source.detach(), driving.detach()
+        batch = source.shape[0]
+        groups = (batch * self.num_groups, self.points_per_group, 2)
+        params = {'theta_partial': self._fit(
+            self.partial, driving.reshape(groups), source.reshape(groups),
+            self.adam_iterations[0]).view(batch, self.num_groups, -1)}
+        if self.global_ is not None:
+            params['theta_global'] = self._fit(self.global_, driving, source,
+                                               self.adam_iterations[1])
+        return params
+
+    def _fit(self, tess: _Tessellated, control: Tensor, target: Tensor,
+             adam_iterations: int) -> Tensor:
+        valid = self._valid_groups(control, target)
+        control = torch.where(valid[:, None, None], control, torch.full_like(control, 0.5))
+        target = torch.where(valid[:, None, None], target, torch.full_like(target, 0.5))
+        if self.solver == 'adam':
+            theta = fit_adam(control, target, tess.transform, tess.dim, adam_iterations,
+                             self.adam_lr)
+        else:
+            theta = fit_fast(control, target, tess.transform, tess.field(control),
+                             tess.precision.to(control), tess.prior_weight,
+                             self.iterations)
+        good = valid & torch.isfinite(theta).all(dim=1)
+        if not bool(good.all()):
+            self._warn_degenerate(int((~good).sum()), control.shape[0])
+        return torch.where(good[:, None], theta, torch.zeros_like(theta))
+
+    @staticmethod
+    def _valid_groups(control: Tensor, target: Tensor, limit: float = 4.0) -> Tensor:
+        """Groups whose keypoints are finite and not absurdly far away
+        (|kp| <= 2 limit - 1 in [-1, 1] units)."""
+        both = torch.cat([control, target], dim=1)
+        finite = torch.isfinite(both).all(dim=2).all(dim=1)
+        near = (both.detach().abs() <= limit).all(dim=2).all(dim=1)
+        return finite & near
+
+    def _warn_degenerate(self, count: int, total: int) -> None:
+        if self._warned_degenerate:
+            return
+        self._warned_degenerate = True
+        print_log(
+            f'CPABMotion: {count} of {total} keypoint groups were degenerate (non-finite, '
+            'far outside the frame, or the fit diverged); they use the identity '
+            'transformation. Reported once per model.',
+            logger='current', level=logging.WARNING)
+
+    # -- warping ---------------------------------------------------------
+    def warp_points(self, params: MotionParams, points: Tensor) -> Tensor:
+        theta = params['theta_partial']
+        batch, K = theta.shape[:2]
+        domain = (points + 1) / 2
+        warped = [self._transform(self.partial, theta.reshape(batch * K, -1), domain, K)
+                  .view(batch, K, -1, 2)]
+        if self.global_ is not None:
+            warped.append(self._transform(self.global_, params['theta_global'], domain, 1)
+                          .view(batch, 1, -1, 2))
+        return torch.cat(warped, dim=1) * 2 - 1
+
+    @staticmethod
+    def _transform(tess: _Tessellated, theta: Tensor, points: Tensor, per_sample: int) -> Tensor:
+        """Transform shared ``[P, 2]`` points, or per-sample ``[B, P, 2]``
+        points repeated for the ``per_sample`` transformations of a sample."""
+        if points.dim() == 3:
+            points = points.repeat_interleave(per_sample, dim=0)
+        return tess.transform(theta, points)
+
+    def extra_repr(self) -> str:
+        return (f'{super().extra_repr()}, solver={self.solver!r}, '
+                f'detach_keypoints={self.detach_keypoints}')
