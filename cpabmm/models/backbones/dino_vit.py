@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cpabmm.registry import MODELS
-from .frozen import FrozenBackbone, load_exact, read_state_dict, resolve_checkpoint
+from .frozen import (FrozenBackbone, build_context, load_exact, read_state_dict,
+                     resolve_checkpoint)
 
 DINO_VITB8_FILENAME = 'dino_vitbase8_pretrain.pth'
 DINO_VITB8_URL = ('https://dl.fbaipublicfiles.com/dino/dino_vitbase8_pretrain/'
@@ -127,15 +128,18 @@ class DINOViT(FrozenBackbone):
         super().__init__()
         if embed_dim % num_heads:
             raise ValueError(f'embed_dim {embed_dim} is not divisible by num_heads {num_heads}')
-        self.patch_embed = PatchEmbed(patch_size, embed_dim)
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
-        self.pos_embed = nn.Parameter(torch.zeros(1, (train_size // patch_size) ** 2 + 1, embed_dim))
-        self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth))
-        self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
-        if pretrained:
-            path = resolve_checkpoint(
-                checkpoint, DINO_VITB8_FILENAME, 'DINO ViT',
-                f'download {DINO_VITB8_URL} into that folder, or pass checkpoint=PATH')
+        path = resolve_checkpoint(
+            checkpoint, DINO_VITB8_FILENAME, 'DINO ViT',
+            f'download {DINO_VITB8_URL} into that folder, or pass checkpoint=PATH'
+        ) if pretrained else None
+        with build_context(pretrained):
+            self.patch_embed = PatchEmbed(patch_size, embed_dim)
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+            self.pos_embed = nn.Parameter(
+                torch.zeros(1, (train_size // patch_size) ** 2 + 1, embed_dim))
+            self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth))
+            self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        if path:
             load_exact(self, read_state_dict(path), path, 'DINO ViT (official backbone layout)')
         else:
             self._init_random()

@@ -12,9 +12,10 @@ error that names the file and the fix.
 """
 from __future__ import annotations
 
+import contextlib
 import os.path as osp
 import pickle
-from typing import Dict, Mapping, Optional
+from typing import ContextManager, Dict, Mapping, Optional
 
 import torch
 from torch import Tensor, nn
@@ -50,6 +51,13 @@ def resolve_checkpoint(checkpoint: Optional[str], default_filename: str, network
             f'{network} weights not found at {path}: {how_to_get} (or pass '
             'pretrained=False for random weights, e.g. in tests)')
     return path
+
+
+def build_context(pretrained: bool) -> ContextManager:
+    """Where to build a network: on the meta device when its weights are then
+    loaded (no time or memory spent initialising values that are replaced;
+    :func:`load_exact` assigns the loaded tensors), else normally."""
+    return torch.device('meta') if pretrained else contextlib.nullcontext()
 
 
 def read_state_dict(path: str) -> Dict[str, Tensor]:
@@ -99,7 +107,7 @@ def load_exact(module: nn.Module, state_dict: Mapping[str, Tensor], source: str,
         raise ValueError(
             f'{source} has shapes that differ from {network} ({_examples(mismatched)}; file vs '
             'model): it is for another architecture; check the config')
-    module.load_state_dict(state_dict, strict=True)
+    module.load_state_dict(state_dict, strict=True, assign=True)
 
 
 class FrozenBackbone(nn.Module):

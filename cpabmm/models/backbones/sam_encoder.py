@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cpabmm.registry import MODELS
-from .frozen import FrozenBackbone, load_exact, read_state_dict, resolve_checkpoint
+from .frozen import (FrozenBackbone, build_context, load_exact, read_state_dict,
+                     resolve_checkpoint)
 
 #: the published encoders (patch 16, window 14, 1024x1024 input, 256 output channels)
 SAM_ARCHS = {
@@ -87,16 +88,21 @@ class SAMImageEncoder(FrozenBackbone):
         super().__init__()
         name, self.arch = resolve_arch(arch)
         self.img_size = self.arch['img_size']
-        self.encoder = build_sam_encoder(self.arch)
-        if pretrained:
-            if name is None and not checkpoint:
-                raise ValueError('a custom SAM arch needs checkpoint=PATH (or pretrained=False)')
-            filename = SAM_FILENAMES[name] if name else ''
-            path = resolve_checkpoint(
-                checkpoint, filename, f'SAM {name or "image encoder"}',
-                f'download {SAM_URL}{filename} into that folder, or pass checkpoint=PATH')
+        path = self._weight_file(name, checkpoint) if pretrained else None
+        with build_context(pretrained):
+            self.encoder = build_sam_encoder(self.arch)
+        if path:
             self.load_encoder_weights(path)
         self.freeze()
+
+    @staticmethod
+    def _weight_file(name: Optional[str], checkpoint: Optional[str]) -> str:
+        if name is None and not checkpoint:
+            raise ValueError('a custom SAM arch needs checkpoint=PATH (or pretrained=False)')
+        filename = SAM_FILENAMES[name] if name else ''
+        return resolve_checkpoint(
+            checkpoint, filename, f'SAM {name or "image encoder"}',
+            f'download {SAM_URL}{filename} into that folder, or pass checkpoint=PATH')
 
     def load_encoder_weights(self, path: str) -> None:
         """Load the ``image_encoder.*`` entries of an official SAM checkpoint."""

@@ -6,8 +6,8 @@ from typing import List, Optional
 from torch import Tensor, nn
 
 from cpabmm.registry import MODELS
-from .frozen import (FrozenBackbone, imagenet_normalize, load_exact, read_state_dict,
-                     resolve_checkpoint)
+from .frozen import (FrozenBackbone, build_context, imagenet_normalize, load_exact,
+                     read_state_dict, resolve_checkpoint)
 
 #: torchvision's configuration 'E' up to conv5_1 ('M': 2x2 max pooling)
 VGG19_LAYOUT = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M', 512)
@@ -45,11 +45,13 @@ class VGG19(FrozenBackbone):
 
     def __init__(self, pretrained: bool = True, checkpoint: Optional[str] = None):
         super().__init__()
-        self.features = vgg_features()
-        if pretrained:
-            path = resolve_checkpoint(
-                checkpoint, VGG19_FILENAME, 'VGG-19',
-                f'download {VGG19_URL} into that folder, or pass checkpoint=PATH')
+        path = resolve_checkpoint(
+            checkpoint, VGG19_FILENAME, 'VGG-19',
+            f'download {VGG19_URL} into that folder, or pass checkpoint=PATH'
+        ) if pretrained else None
+        with build_context(pretrained):
+            self.features = vgg_features()
+        if path:
             weights = read_state_dict(path)
             wanted = {f'features.{key}' for key in self.features.state_dict()}
             load_exact(self.features,
