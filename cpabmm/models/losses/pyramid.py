@@ -35,7 +35,8 @@ def antialias_downsample(images: Tensor, scale: float) -> Tensor:
         raise ValueError(f'pyramid scales must be in (0, 1], got {scale}')
     sigma = (1 / scale - 1) / 2
     size = 2 * round(4 * sigma) + 1
-    blurred = separable_filter(images, gaussian_kernel1d(size, sigma), padding=size // 2)
+    kernel = gaussian_kernel1d(size, sigma, images.dtype, images.device)
+    blurred = separable_filter(images, kernel, padding=size // 2)
     return F.interpolate(blurred, scale_factor=(scale, scale), mode='nearest')
 
 
