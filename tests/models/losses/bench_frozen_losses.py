@@ -1,0 +1,101 @@
+"""Cost of the frozen-network losses on this machine (prints figures; not a test).
+
+    python -m tests.models.losses.bench_frozen_losses [--skip-real]   (from the repository root)
+
+SAM keypoint semantic loss, per call on a (source, driving) batch: encoder
+run every time (no cache), features from the memory cache, features from the
+on-disk store; for a tiny encoder and for a real-size ViT-B encoder (random
+weights, 1024x1024 input). DINO ViT-B/8 structure loss: forward + backward.
+Random weights cost the same time as the published ones.
+"""
+import argparse
+import os
+import tempfile
+import time
+
+import torch
+
+from cpabmm.models.losses import KeypointSemanticLoss, StructureAlignmentLoss
+
+TINY = dict(img_size=128, embed_dim=32, depth=2, num_heads=2, global_attn_indexes=(1,),
+            window_size=2, out_chans=16)
+
+
+def seconds(function, repeats):
+    """Median wall time of ``repeats`` calls."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def bench_sam(arch, batch, size, repeats):
+    frames = torch.rand(2 * batch, 3, size, size)
+    source, driving = frames[:batch], frames[batch:]
+    keys_source = [('clip', i) for i in range(batch)]
+    keys_driving = [('clip', batch + i) for i in range(batch)]
+    kp_source = (torch.rand(batch, 50, 2) * 2 - 1).requires_grad_()
+    kp_driving = (torch.rand(batch, 50, 2) * 2 - 1).requires_grad_()
+    encoder = dict(type='SAMImageEncoder', arch=arch, pretrained=False)
+
+    def step(loss, with_keys):
+        keys = (keys_source, keys_driving) if with_keys else (None, None)
+        loss(source, driving, kp_source, kp_driving, *keys)['loss_keypoint_semantic'].backward()
+
+    results = {}
+    uncached = KeypointSemanticLoss(encoder=encoder, cache=None)
+    step(uncached, False)  # warm-up (first-call allocations)
+    results['no cache (encoder every call)'] = seconds(lambda: step(uncached, False), repeats)
+    memory = KeypointSemanticLoss(encoder=uncached.encoder, cache=dict())
+    results['cold cache (first epoch)'] = seconds(lambda: step(memory, True), 1)
+    results['warm memory cache'] = seconds(lambda: step(memory, True), max(repeats, 5))
+    with tempfile.TemporaryDirectory() as folder:
+        writer = KeypointSemanticLoss(encoder=uncached.encoder, cache=dict(cache_dir=folder))
+        step(writer, True)
+        reader = KeypointSemanticLoss(encoder=uncached.encoder,
+                                      cache=dict(cache_dir=folder, max_bytes=0))
+        results['warm disk store (memory off)'] = seconds(lambda: step(reader, True),
+                                                          max(repeats, 5))
+        entry = os.path.getsize(writer.cache.path(keys_source[0]))
+    return results, entry
+
+
+def bench_dino(batch, size, repeats):
+    loss = StructureAlignmentLoss(backbone=dict(type='DINOViT', pretrained=False))
+    driving = torch.rand(batch, 3, size, size)
+    prediction = torch.rand(batch, 3, size, size, requires_grad=True)
+    def step():
+        loss(prediction, driving)['loss_structure'].backward()
+
+    step()  # warm-up
+    return seconds(step, repeats)
+
+
+def report(title, results, entry_bytes):
+    print(f'\n{title}  (cache entry on disk: {entry_bytes / 2 ** 20:.2f} MiB, float16)')
+    base = results['no cache (encoder every call)']
+    for name, value in results.items():
+        print(f'  {name:32s} {value * 1000:10.1f} ms   x{base / value:8.1f} faster than no cache')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--skip-real', action='store_true', help='tiny encoder only')
+    args = parser.parse_args()
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+          f'load average {os.getloadavg()[0]:.1f}')
+    tiny, entry = bench_sam(TINY, batch=8, size=128, repeats=5)
+    report('SAM loss, tiny encoder (128 px input), batch 8 pairs', tiny, entry)
+    if args.skip_real:
+        return
+    real, entry = bench_sam('vit_b', batch=1, size=256, repeats=1)
+    report('SAM loss, ViT-B encoder (1024 px input, random weights), batch 1 pair', real, entry)
+    dino = bench_dino(batch=2, size=256, repeats=1)
+    print(f'\nDINO ViT-B/8 structure loss, batch 2 at 256 px (224 px, 785 tokens), '
+          f'forward + backward: {dino:.2f} s')
+
+
+if __name__ == '__main__':
+    main()
