@@ -99,9 +99,11 @@ class SAMImageEncoder(FrozenBackbone):
     def _weight_file(name: Optional[str], checkpoint: Optional[str]) -> str:
         if name is None and not checkpoint:
             raise ValueError('a custom SAM arch needs checkpoint=PATH (or pretrained=False)')
-        filename = SAM_FILENAMES[name] if name else ''
+        if name is None:
+            return resolve_checkpoint(checkpoint, '', 'SAM image encoder', 'check the path')
+        filename = SAM_FILENAMES[name]
         return resolve_checkpoint(
-            checkpoint, filename, f'SAM {name or "image encoder"}',
+            checkpoint, filename, f'SAM {name}',
             f'download {SAM_URL}{filename} into that folder, or pass checkpoint=PATH')
 
     def load_encoder_weights(self, path: str) -> None:
