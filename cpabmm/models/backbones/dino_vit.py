@@ -93,7 +93,8 @@ def interpolate_position_embedding(pos_embed: Tensor, grid_h: int, grid_w: int) 
     """
     side = math.isqrt(pos_embed.shape[1] - 1)
     if side * side != pos_embed.shape[1] - 1:
-        raise ValueError(f'pos_embed must hold a square grid plus CLS, got {pos_embed.shape[1]} tokens')
+        raise ValueError('pos_embed must hold a square grid plus CLS, got '
+                         f'{pos_embed.shape[1]} tokens')
     if (grid_h, grid_w) == (side, side):
         return pos_embed
     dim = pos_embed.shape[-1]
@@ -137,7 +138,8 @@ class DINOViT(FrozenBackbone):
             self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
             self.pos_embed = nn.Parameter(
                 torch.zeros(1, (train_size // patch_size) ** 2 + 1, embed_dim))
-            self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth))
+            self.blocks = nn.ModuleList(
+                Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth))
             self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
         if path:
             load_exact(self, read_state_dict(path), path, 'DINO ViT (official backbone layout)')

@@ -103,7 +103,8 @@ class RandomTPS:
         points = self._batched(points)
         affine = self.affine.to(points)
         mapped = points @ affine[:, :, :2].transpose(1, 2) + affine[:, None, :, 2]
-        displacement = (self._radial(self._offsets(points)) * self.weights.to(points)[:, None]).sum(-1)
+        radial = self._radial(self._offsets(points))  # [B, N, P]
+        displacement = (radial * self.weights.to(points)[:, None]).sum(-1)
         return mapped + displacement.unsqueeze(-1)
 
     def jacobian(self, points: Tensor) -> Tensor:
@@ -201,7 +202,7 @@ class EquivarianceLoss(nn.Module):
             if 'jacobian' not in kp_driving or 'jacobian' not in kp_transformed:
                 raise ValueError("the Jacobian equivariance term needs a detector that returns "
                                  "'jacobian'; set jacobian_weight=0 for this detector")
-            losses['loss_equivariance_jacobian'] = self.jacobian_weight * equivariance_jacobian_loss(
-                kp_driving['jacobian'], kp_transformed['jacobian'], kp_transformed['value'],
-                transform)
+            value = equivariance_jacobian_loss(kp_driving['jacobian'], kp_transformed['jacobian'],
+                                               kp_transformed['value'], transform)
+            losses['loss_equivariance_jacobian'] = self.jacobian_weight * value
         return losses

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from cpabmm.models.losses import (AdversarialLoss, MultiScaleDiscriminator, PatchDiscriminator,
+from cpabmm.models.losses import (MultiScaleDiscriminator, PatchDiscriminator,
                                   feature_matching_loss, lsgan_discriminator_loss,
                                   lsgan_generator_loss)
 from cpabmm.registry import MODELS
