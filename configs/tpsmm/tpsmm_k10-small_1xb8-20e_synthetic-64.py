@@ -28,6 +28,7 @@ val_cfg = None
 val_evaluator = None
 param_scheduler = dict(milestones=[14, 18])
 default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=2))
+randomness = dict(seed=0)
 custom_hooks = [
     dict(type='SetEpochHook'),
     dict(type='NonFiniteLossHook', action='stop'),
