@@ -346,7 +346,7 @@ class ImageAnimator(BaseModel):
             return log_vars
         loss.backward()
         for wrapper in optim_wrapper.values():
-            if any(p.grad is not None for group in wrapper.param_groups
+            if any(p.grad is not None for group in wrapper.optimizer.param_groups
                    for p in group['params']):
                 wrapper.step()
             wrapper.zero_grad()

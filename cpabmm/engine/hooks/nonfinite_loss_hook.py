@@ -27,8 +27,10 @@ class NonFiniteLossHook(Hook):
     :class:`NonFiniteLossError`, naming the terms and the iteration, before
     any weight or optimiser state changes (checkpoints written so far stay
     valid: resume from the last one), or, with ``action='skip'``, drops the
-    step and counts it. In a distributed run the ranks agree: if any rank
-    sees a bad term, every rank skips (or stops).
+    step and counts it. A skip is refused (training stops) when the forward
+    pass already left non-finite values in the model's buffers (BatchNorm
+    statistics). In a distributed run the ranks agree: if any rank sees a
+    bad term, every rank skips (or stops).
 
     Args:
         action: 'stop' or 'skip'.
@@ -42,6 +44,7 @@ class NonFiniteLossHook(Hook):
         self.action = action
         self.skipped = 0
         self._where = 'before training'
+        self._model = None
 
     def before_train(self, runner) -> None:
         model = unwrap(runner.model)
@@ -49,6 +52,7 @@ class NonFiniteLossHook(Hook):
             raise TypeError(f'NonFiniteLossHook needs a model with a loss_guard (the '
                             f'ImageAnimator); {type(model).__name__} has none')
         model.loss_guard = self
+        self._model = model
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         self._where = f'iteration {runner.iter + 1} (epoch {runner.epoch + 1})'
@@ -72,11 +76,23 @@ class NonFiniteLossHook(Hook):
                     f'non-finite loss at {self._where}: {described}; stopped before the '
                     'optimiser step, so the weights and checkpoints are intact (resume '
                     "from the last checkpoint, or use NonFiniteLossHook(action='skip'))")
+            buffers = self._non_finite_buffers()
+            if buffers:
+                raise NonFiniteLossError(
+                    f'non-finite loss at {self._where}: {described}, and the forward pass '
+                    f'left non-finite buffers ({", ".join(buffers[:3])}): cannot skip the '
+                    'step; stopped before it (resume from the last checkpoint)')
             self.skipped += 1
             print_log(f'skipped the step at {self._where}: non-finite loss {described}',
                       logger='current', level=30)
             return False
         return True
+
+    def _non_finite_buffers(self):
+        if self._model is None:
+            return []
+        return [name for name, buffer in self._model.named_buffers()
+                if buffer.is_floating_point() and not bool(torch.isfinite(buffer).all())]
 
     @staticmethod
     def _any_rank(flag: bool, device) -> bool:
