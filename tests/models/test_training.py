@@ -362,7 +362,7 @@ def test_nan_loss_skip_drops_only_that_step(tmp_path):
 
 def test_without_the_guard_the_nan_step_reaches_the_weights(tmp_path):
     cfg = nan_config('stop')
-    cfg.custom_hooks = [hook for hook in cfg.custom_hooks if hook.type != 'NonFiniteLossHook']
+    cfg.custom_hooks = [hook for hook in cfg.custom_hooks if hook['type'] != 'NonFiniteLossHook']
     cfg.train_cfg.max_epochs = 2
     runner = run(cfg, tmp_path)
     weights = hook_of(runner, 'WeightHistoryHook').history
