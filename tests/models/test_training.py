@@ -5,6 +5,7 @@ import copy
 import glob
 import os.path as osp
 
+import cv2
 import pytest
 import torch
 from mmengine.config import Config
@@ -282,6 +283,19 @@ def test_same_seed_same_weights(tmp_path):
     first, second = weights('a'), weights('b')
     for key, value in first.items():
         assert torch.equal(value, second[key]), key
+
+
+def test_visualisation_hook_writes_the_batch_every_interval(tmp_path):
+    cfg = tiny_config(TPSMM_LITE, **{**TINY_RUN, 'train_cfg.max_epochs': 2,
+                                     'custom_hooks.2.interval': 2,
+                                     'custom_hooks.2.max_samples': 1})
+    runner = run(cfg, tmp_path)
+    images_written = sorted(glob.glob(str(tmp_path / '*' / 'vis_data' / 'vis_image' / '*.png')))
+    assert [osp.basename(p) for p in images_written] == [
+        'train_animation_2.png', 'train_animation_4.png']
+    image = cv2.imread(images_written[0])
+    assert image.shape == (128, 5 * 128, 3)  # one sample; 32 px frames shown at 128
+    assert runner.model.visuals is None and runner.model.capture_visuals == 0
 
 
 @MODELS.register_module(force=True)

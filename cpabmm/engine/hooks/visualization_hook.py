@@ -32,9 +32,9 @@ def keypoint_colours(count: int) -> List[tuple]:
 
 
 def draw_keypoints(image: np.ndarray, keypoints: Tensor, filled: bool) -> np.ndarray:
-    """Draw ``[K, 2]`` keypoints in [-1, 1] (``align_corners=True``) on an
-    ``[H, W, 3]`` uint8 image: filled dots or rings, coloured by index."""
-    image = np.ascontiguousarray(image)
+    """Draw ``[K, 2]`` keypoints in [-1, 1] (``align_corners=True``) on a copy
+    of an ``[H, W, 3]`` uint8 image: filled dots or rings, coloured by index."""
+    image = np.array(image, copy=True, order='C')
     height, width = image.shape[:2]
     radius = max(1, min(height, width) // 64)
     for (x, y), colour in zip(keypoints.tolist(), keypoint_colours(len(keypoints))):
