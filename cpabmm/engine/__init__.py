@@ -5,13 +5,15 @@ from .checkpoint import from_safe_types, load_checkpoint_file, to_safe_types
 from .distributed import prepare_cpu_distributed
 from .hooks import (AnimationVisualizationHook, NonFiniteLossError, NonFiniteLossHook,
                     SafeCheckpointHook, SetEpochHook)
+from .model_wrapper import AnimatorDistributedDataParallel
 from .optim import ModuleClipOptimWrapper, ModuleOptimWrapperConstructor
 
 install_atomic_local_backend()
 
 __all__ = [
-    'AnimationVisualizationHook', 'AtomicLocalBackend', 'ConfigError', 'ModuleClipOptimWrapper',
-    'ModuleOptimWrapperConstructor', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'SafeCheckpointHook', 'SetEpochHook', 'check_override_keys', 'from_safe_types',
-    'load_checkpoint_file', 'load_config', 'prepare_cpu_distributed', 'to_safe_types'
+    'AnimationVisualizationHook', 'AnimatorDistributedDataParallel', 'AtomicLocalBackend',
+    'ConfigError', 'ModuleClipOptimWrapper', 'ModuleOptimWrapperConstructor',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'SafeCheckpointHook', 'SetEpochHook',
+    'check_override_keys', 'from_safe_types', 'load_checkpoint_file', 'load_config',
+    'prepare_cpu_distributed', 'to_safe_types'
 ]
