@@ -194,7 +194,8 @@ def test_gradients_reach_the_trained_modules_only():
 
 def test_train_step_steps_the_background_optimiser_from_bg_start():
     cfg = tiny_config(TPSMM_LITE, **{
-        'model.bg_start': 1, 'model.background': dict(_delete_=True, type='BackgroundMotionPredictor'),
+        'model.bg_start': 1,
+        'model.background': dict(_delete_=True, type='BackgroundMotionPredictor'),
         'model.avd': dict(_delete_=True, type='AVDNetwork', id_bottleneck=8, pose_bottleneck=8)})
     model = build(cfg)
     wrappers = optimisers(model, cfg)
