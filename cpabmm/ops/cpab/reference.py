@@ -121,7 +121,7 @@ tangential crossings. ``(f0, f1)`` is an autograd Function whose backward runs
 the forward-mode derivative of the same Horner recursion.
 """
 import math
-from typing import List, NamedTuple, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -220,12 +220,25 @@ class Field(NamedTuple):
         return self.h.abs() + self.delta.abs().sqrt()
 
 
+_COEFFICIENTS: Dict[Tuple[torch.dtype, torch.device], List[Tensor]] = {}
+
+
+def _inverse_factorials(like: Tensor) -> List[Tensor]:
+    """``[1/1!, 1/2!, ..., 1/40!]`` as 0-d tensors of ``like``'s type."""
+    key = (like.dtype, like.device)
+    if key not in _COEFFICIENTS:
+        _COEFFICIENTS[key] = [torch.tensor(1.0 / math.factorial(k + 1), dtype=like.dtype,
+                                           device=like.device) for k in range(41)]
+    return _COEFFICIENTS[key]
+
+
 def phi1_coefficients(a: Tensor, q: Tensor, terms: int) -> Vec:
     """``(f0, f1)`` with ``phi1(a I + M) = f0 I + f1 M`` for any ``M^2 = q I``."""
-    u = torch.full_like(a, 1.0 / math.factorial(terms))
+    coef = _inverse_factorials(a)
+    u = coef[terms - 1].expand_as(a)
     w = torch.zeros_like(a)
     for k in range(terms - 2, -1, -1):
-        u, w = 1.0 / math.factorial(k + 1) + a * u + q * w, u + a * w
+        u, w = torch.addcmul(torch.addcmul(coef[k], a, u), q, w), torch.addcmul(u, a, w)
     return u, w
 
 
@@ -243,13 +256,14 @@ class _Phi1(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_u: Tensor, grad_w: Tensor):
         a, q = ctx.saved_tensors
-        u = torch.full_like(a, 1.0 / math.factorial(ctx.terms))
+        coef = _inverse_factorials(a)
+        u = coef[ctx.terms - 1].expand_as(a)
         w = torch.zeros_like(a)
         ua, wa, uq, wq = (torch.zeros_like(a) for _ in range(4))
         for k in range(ctx.terms - 2, -1, -1):
             ua, wa = u + a * ua + q * wa, w + ua + a * wa
             uq, wq = w + a * uq + q * wq, uq + a * wq
-            u, w = 1.0 / math.factorial(k + 1) + a * u + q * w, u + a * w
+            u, w = torch.addcmul(torch.addcmul(coef[k], a, u), q, w), torch.addcmul(u, a, w)
         return grad_u * ua + grad_w * wa, grad_u * uq + grad_w * wq, None
 
 
@@ -265,7 +279,8 @@ def flow(f: Field, x: Tensor, y: Tensor, s: Tensor, terms: int) -> Vec:
     else:
         f0, f1 = phi1_coefficients(a, q, terms)
     sf0, ssf1 = s * f0, s * s * f1
-    return x + sf0 * vx + ssf1 * nx_, y + sf0 * vy + ssf1 * ny_
+    return (torch.addcmul(torch.addcmul(x, sf0, vx), ssf1, nx_),
+            torch.addcmul(torch.addcmul(y, sf0, vy), ssf1, ny_))
 
 
 # ---------------------------------------------------------------------------
@@ -308,15 +323,24 @@ class Region(NamedTuple):
         return [-ux, ux, -uy, uy, self.sign4 * (uy - ux), self.sign5 * (uy + ux)]
 
 
-def _max_constraint(g: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
-    """``max_j g_j`` and its index ``j``."""
-    G = g[0]
-    j = torch.zeros_like(G, dtype=torch.long)
+def _max_constraint(g: Sequence[Tensor], rate: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
+    """``G = max_j g_j`` and the rate ``g_j'`` of the maximising constraint."""
+    G, dG = g[0], rate[0]
+    for k in range(1, 6):
+        larger = g[k] > G
+        G = torch.where(larger, g[k], G)
+        dG = torch.where(larger, rate[k], dG)
+    return G, dG
+
+
+def _argmax(g: Sequence[Tensor]) -> Tensor:
+    """Index of the largest constraint."""
+    G, j = g[0], torch.zeros_like(g[0], dtype=torch.long)
     for k in range(1, 6):
         larger = g[k] > G
         G = torch.where(larger, g[k], G)
         j = torch.where(larger, k, j)
-    return G, j
+    return j
 
 
 def _choose(values: Sequence[Tensor], j: Tensor) -> Tensor:
@@ -336,29 +360,30 @@ class Events(NamedTuple):
 
 
 def _row_table(A_rows: Tensor, nc: Tuple[int, int]) -> Tensor:
-    """``[R, 17]`` per row of ``A.view(-1, 2, 3)``: its :class:`Field` (8),
+    """``[17, R]`` per row of ``A.view(-1, 2, 3)``: its :class:`Field` (8),
     the longest sub-step ``RHO / rate`` (inf for a zero linear part) and its
     :class:`Region` (8), so that one gather gives a point everything."""
     f = Field.of(A_rows)
     reg = Region.of_rows(torch.arange(A_rows.shape[0], device=A_rows.device), nc,
                          A_rows.dtype)
     return torch.stack([*f, RHO / f.rate(), reg.cx, reg.cy, reg.sign4, reg.sign5,
-                        *reg.bias], 1)
+                        *reg.bias], 0)
 
 
 class _Segment:
-    """Points starting a sub-step: ``[n, 19]`` = table row, then x, y."""
+    """Points starting a sub-step: ``[19, n]`` = table column, then x, y
+    (feature-major, so that every quantity is a contiguous vector)."""
 
     def __init__(self, packed: Tensor):
         self.packed = packed
-        cols = packed.unbind(1)
+        cols = packed.unbind(0)
         self.f = Field(*cols[:8])
         self.max_step = cols[8]
         self.reg = Region(*cols[9:13], tuple(cols[13:17]))
         self.x, self.y = cols[17], cols[18]
 
     def select(self, idx: Tensor) -> '_Segment':
-        return _Segment(self.packed[idx])
+        return _Segment(self.packed.index_select(1, idx))
 
     def at(self, s: Tensor, terms: int) -> Vec:
         return flow(self.f, self.x, self.y, s, terms)
@@ -380,7 +405,7 @@ def _graze_limit(seg: _Segment, nc, H: Tensor, g_end: Tensor, rate0: Tensor,
                  rate_end: Tensor, terms: int):
     """Smallest time ``s_m`` (inf if none) at which a constraint reaches a
     positive interior maximum, and ``x(s_m)``; ``g_end``, ``rate0`` and
-    ``rate_end`` are ``[n, 6]``.
+    ``rate_end`` are ``[6, n]``.
 
     ``g_j'(s) = e^{hs} (C(s) alpha + S(s) beta)`` with ``alpha = g_j'(0)``,
     ``beta = grad(g_j) . N v0``, ``S / C = tanh(rs) / r`` (``r^2 = delta``;
@@ -389,14 +414,14 @@ def _graze_limit(seg: _Segment, nc, H: Tensor, g_end: Tensor, rate0: Tensor,
     """
     hi = torch.full_like(H, math.inf)
     hx, hy = seg.x.clone(), seg.y.clone()
-    pi, pj = ((g_end <= 0) & (rate0 > 0) & (rate_end < 0)).nonzero(as_tuple=True)
+    pj, pi = ((g_end <= 0) & (rate0 > 0) & (rate_end < 0)).nonzero(as_tuple=True)
     if pi.numel() == 0:
         return hi, hx, hy
     f = seg.f
     vx, vy = f.velocity(seg.x, seg.y)
     nvx, nvy = f.linear(vx, vy)
-    beta = torch.stack(seg.reg.rates(nvx - f.h * vx, nvy - f.h * vy, nc), 1)
-    u = -rate0[pi, pj] / beta[pi, pj]
+    beta = torch.stack(seg.reg.rates(nvx - f.h * vx, nvy - f.h * vy, nc), 0)
+    u = -rate0[pj, pi] / beta[pj, pi]
     sub = seg.select(pi)
     s = torch.minimum((u * _atanhc(sub.f.delta * u * u)).clamp(min=0.0), H[pi])
     xs, ys = sub.at(s, terms)
@@ -411,30 +436,41 @@ def _graze_limit(seg: _Segment, nc, H: Tensor, g_end: Tensor, rate0: Tensor,
 def _exit_time(seg: _Segment, nc, hi: Tensor, hx: Tensor, hy: Tensor,
                terms: int, prec: Precision):
     """Exit time (the final bracket end ``hi``, ``G(x(hi)) > 0``), ``x(hi)``
-    and the crossed constraint, by safeguarded Newton on ``G(s) = eta``."""
-    lo = torch.zeros_like(hi)
-    g_hi = seg.reg.values(hx, hy, nc)
-    _, j_hi = _max_constraint(g_hi)
-    # start: secant of the constraint that is positive at hi
-    g0 = _choose(seg.reg.values(seg.x, seg.y, nc), j_hi).nan_to_num(neginf=-1.0)
-    g1 = _choose(g_hi, j_hi)
+    and the crossed constraint, by safeguarded Newton on ``G(s) = eta``.
+    Converged points leave the batch, so stragglers cost only themselves."""
+    region = seg.reg
+    g_hi = region.values(hx, hy, nc)
+    k = _argmax(g_hi)
+    # start: secant of the constraint k that is largest at hi
+    g0 = _choose(seg.reg.values(seg.x, seg.y, nc), k).nan_to_num(neginf=-1.0)
+    g1 = _choose(g_hi, k)
     s = hi * ((prec.eta - g0) / (g1 - g0)).clamp(0.0, 1.0)
-    done = torch.zeros_like(hi, dtype=torch.bool)
+    out_s, out_x, out_y = hi.clone(), hx.clone(), hy.clone()
+    idx = torch.arange(hi.numel(), device=hi.device)
+    lo = torch.zeros_like(hi)
     for _ in range(NEWTON_STEPS):
         xs, ys = seg.at(s, terms)
-        G, j = _max_constraint(seg.reg.values(xs, ys, nc))
-        dG = _choose(seg.reg.rates(*seg.f.velocity(xs, ys), nc), j)
-        out = (G > 0) & ~done
-        hi, lo = torch.where(out, s, hi), torch.where(out | done, lo, s)
+        G, dG = _max_constraint(seg.reg.values(xs, ys, nc),
+                                seg.reg.rates(*seg.f.velocity(xs, ys), nc))
+        out = G > 0
+        hi, lo = torch.where(out, s, hi), torch.where(out, lo, s)
         hx, hy = torch.where(out, xs, hx), torch.where(out, ys, hy)
-        j_hi = torch.where(out, j, j_hi)
-        done = done | (out & (G <= 4 * prec.eta))
-        if bool(done.all()):
-            break
+        done = out & (G <= 4 * prec.eta)
         step = s - (G - prec.eta) / dG
         newton = (dG > 0) & (step > lo) & (step < hi)
-        s = torch.where(done, s, torch.where(newton, step, (lo + hi) / 2))
-    return hi, hx, hy, j_hi
+        s = torch.where(newton, step, (lo + hi) / 2)
+        if bool(done.any()):
+            fin = done.nonzero()[:, 0]
+            out_s[idx[fin]], out_x[idx[fin]], out_y[idx[fin]] = hi[fin], hx[fin], hy[fin]
+            keep = (~done).nonzero()[:, 0]
+            if keep.numel() == 0:
+                break
+            idx, s, lo, hi, hx, hy = (t[keep] for t in (idx, s, lo, hi, hx, hy))
+            seg = seg.select(keep)
+    else:   # NEWTON_STEPS reached: the last bracket end is still outside
+        out_s[idx], out_x[idx], out_y[idx] = hi, hx, hy
+    crossed = _argmax(region.values(out_x, out_y, nc))
+    return out_s, out_x, out_y, crossed
 
 
 def _step(table: Tensor, offset: Tensor, x: Tensor, y: Tensor, t: Tensor,
@@ -442,19 +478,18 @@ def _step(table: Tensor, offset: Tensor, x: Tensor, y: Tensor, t: Tensor,
     """One iteration for a batch of live points: new state and event."""
     cx, cy, tri = locate_cells(torch.stack([x, y], 1), nc)
     row = offset + 4 * (cy * nc[0] + cx) + tri
-    seg = _Segment(torch.cat([table[row], x[:, None], y[:, None]], 1))
+    seg = _Segment(torch.cat([table.index_select(1, row), x[None], y[None]], 0))
     remaining = 1 - t
     last = seg.max_step >= remaining
     H = torch.where(last, remaining, seg.max_step)
     terms = series_terms(float((H * seg.f.rate()).max()), x.dtype)
     ex, ey = seg.at(H, terms)
     g_end = seg.reg.values(ex, ey, nc)
+    g_end = torch.stack(g_end, 0)
     hi, hx, hy = _graze_limit(
-        seg, nc, H, torch.stack(g_end, 1),
-        torch.stack(seg.reg.rates(*seg.f.velocity(x, y), nc), 1),
-        torch.stack(seg.reg.rates(*seg.f.velocity(ex, ey), nc), 1), terms)
-    G_end, _ = _max_constraint(g_end)
-    use_end = (G_end > 0) & ~(hi < H)
+        seg, nc, H, g_end, torch.stack(seg.reg.rates(*seg.f.velocity(x, y), nc), 0),
+        torch.stack(seg.reg.rates(*seg.f.velocity(ex, ey), nc), 0), terms)
+    use_end = (g_end.amax(0) > 0) & ~(hi < H)
     hi = torch.where(use_end, H, hi)
     hx, hy = torch.where(use_end, ex, hx), torch.where(use_end, ey, hy)
 
