@@ -4,7 +4,6 @@ import logging
 from functools import lru_cache
 from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 from mmengine.logging import print_log
 from torch import Tensor

@@ -87,9 +87,9 @@ Repeat while ``t < 1`` (at most ``max_iterations`` times):
    the next region with no tie to break. The crossed constraint ``j*`` is the
    maximising one at ``hi``; ``x <- x(hi)``, ``t <- t + hi``.
 
-Every iteration records one *event* per point: (row of ``A.view(-1, 2, 3)``,
-elapsed time ``t`` after it, crossed constraint ``j*`` or -1); points that
-are done record an identity event (their last row, ``t = 1``).
+Every iteration records one *event* for the points still integrating: their
+indices, the rows of ``A.view(-1, 2, 3)`` used, the elapsed time ``t`` after
+the step and the crossed constraint ``j*`` (-1 for none).
 
 Fields that are discontinuous across a region boundary (outside the domain,
 for ``A`` that do not satisfy the outside-continuity constraints of
@@ -105,7 +105,7 @@ flow is recomputed along the events with autograd (from the input points, ``A``
 gathered per event), never differentiating the search::
 
     t_prev = 0
-    for each event (row, t_k, j_k):
+    for each event, for each of its points (row, t_k, j_k):
         x_tau = flow(A[row], x, t_k - t_prev)
         if j_k >= 0:                                  # crossing
             r  = g_j(x_tau)                           # value ~0
@@ -169,6 +169,9 @@ def locate(points: Tensor, nc: Tuple[int, int]) -> Tensor:
 
 def _flatten(A: Tensor, points: Tensor) -> Tuple[Tensor, Tensor, int]:
     """Points as ``[T*P, 2]`` and each one's first row in ``A.view(-1, 2, 3)``."""
+    if A.dtype != points.dtype or A.device != points.device:
+        raise ValueError(f'A ({A.dtype}, {A.device}) and points ({points.dtype}, '
+                         f'{points.device}) must have one dtype and device')
     T, nT = A.shape[:2]
     if points.dim() == 2:
         points = points.unsqueeze(0).expand(T, -1, -1)
@@ -353,10 +356,12 @@ def _choose(values: Sequence[Tensor], j: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------
 # Search (no autograd)
 # ---------------------------------------------------------------------------
-class Events(NamedTuple):
-    rows: Tensor      # [S, N] row of A.view(-1, 2, 3)
-    times: Tensor     # [S, N] elapsed time at the end of the event
-    crossed: Tensor   # [S, N] crossed constraint, -1 if none
+class Event(NamedTuple):
+    """One iteration of the points still integrating."""
+    points: Tensor    # [n] indices of those points
+    rows: Tensor      # [n] row of A.view(-1, 2, 3) used
+    times: Tensor     # [n] elapsed time at the end of the step
+    crossed: Tensor   # [n] crossed constraint, -1 if none
 
 
 def _row_table(A_rows: Tensor, nc: Tuple[int, int]) -> Tensor:
@@ -507,7 +512,7 @@ def _step(table: Tensor, offset: Tensor, x: Tensor, y: Tensor, t: Tensor,
 
 @torch.no_grad()
 def search(A_rows: Tensor, points: Tensor, offset: Tensor, nc: Tuple[int, int],
-           max_iterations: int = MAX_ITERATIONS) -> Tuple[Tensor, Events, int]:
+           max_iterations: int = MAX_ITERATIONS) -> Tuple[Tensor, List[Event], int]:
     """Integrate every point to time 1 (no autograd).
 
     Args:
@@ -520,58 +525,71 @@ def search(A_rows: Tensor, points: Tensor, offset: Tensor, nc: Tuple[int, int],
     """
     prec = precision(points.dtype)
     table = _row_table(A_rows, nc)
-    N = points.shape[0]
     x, y = points[:, 0].clone(), points[:, 1].clone()
     t = torch.zeros_like(x)
-    last_row = torch.zeros(N, dtype=torch.long, device=points.device)
-    rows, times, crossed = [], [], []
-    live = torch.arange(N, device=points.device)
+    events = []
+    live = torch.arange(points.shape[0], device=points.device)
     for _ in range(max_iterations):
         if live.numel() == 0:
             break
         nx_, ny_, nt, row, j = _step(table, offset[live], x[live], y[live], t[live],
                                      nc, prec)
         x[live], y[live], t[live] = nx_, ny_, nt
-        last_row[live] = row
-        cross = torch.full_like(last_row, -1)
-        cross[live] = j
-        rows.append(last_row.clone())
-        times.append(t.clone())
-        crossed.append(cross)
+        events.append(Event(live, row, nt, j))
         live = live[nt < 1]
-    events = Events(torch.stack(rows), torch.stack(times), torch.stack(crossed))
     return torch.stack([x, y], 1), events, int(live.numel())
 
 
 # ---------------------------------------------------------------------------
 # Autograd recomputation
 # ---------------------------------------------------------------------------
-def replay(A_rows: Tensor, points: Tensor, events: Events,
+#: Crossed constraint ``j`` as ``g_j = a lx + b ly + c`` (before the
+#: diagonal signs of ``j = 4, 5``); row 6 (``j = -1``, no crossing) is zero.
+_CONSTRAINT_COEFFICIENTS = ((-1, 0, 0), (1, 0, -1), (0, -1, 0), (0, 1, -1),
+                            (-1, 1, 0), (1, 1, -1), (0, 0, 0))
+
+
+def _crossed_constraint(table: Tensor, row: Tensor, j: Tensor):
+    """Coefficients ``(a, b, c)`` of the crossed constraint ``g_j`` of each
+    point, in local cell coordinates, and the cell ``(cx, cy)``."""
+    coef = torch.tensor(_CONSTRAINT_COEFFICIENTS, dtype=table.dtype,
+                        device=table.device)[j]                     # j = -1: last row
+    reg = table[9:13].index_select(1, row)                           # cx, cy, sign4, sign5
+    sign = torch.where(j == 4, reg[2], torch.where(j == 5, reg[3], torch.ones_like(reg[2])))
+    return coef * sign[:, None], reg[0], reg[1]
+
+
+def replay(A_rows: Tensor, points: Tensor, events: List[Event],
            nc: Tuple[int, int]) -> Tensor:
     """Recompute the flow along ``events`` with autograd (see module doc)."""
     prec = precision(points.dtype)
+    table = _row_table(A_rows.detach(), nc)
+    fields = A_rows.reshape(-1, 6).T                  # [6, R], rows l00 l01 c0 l10 l11 c1
     x, y = points[:, 0], points[:, 1]
-    t_prev = torch.zeros_like(x)
-    for row, t_end, j in zip(*events):
-        f = Field.of(A_rows[row])
-        s = t_end - t_prev
+    t_prev = torch.zeros_like(x.detach())
+    for idx, row, t_end, j in events:
+        l00, l01, c0, l10, l11, c1 = fields.index_select(1, row).unbind(0)
+        half_diff = (l00 - l11) / 2
+        f = Field(l00, l01, l10, l11, c0, c1, (l00 + l11) / 2,
+                  half_diff * half_diff + l01 * l10)
+        s = t_end - t_prev[idx]
         terms = series_terms(float((s.detach().abs() * f.rate().detach()).max()),
                              points.dtype)
-        x, y = flow(f, x, y, s, terms)
+        xs, ys = flow(f, x[idx], y[idx], s, terms)
+        t_new = t_end
         crossing = j >= 0
-        if not bool(crossing.any()):
-            t_prev = t_end
-            continue
-        reg = Region.of_rows(row, nc, points.dtype)
-        jj = j.clamp(min=0)
-        r = _choose([g.nan_to_num(neginf=0.0) for g in reg.values(x, y, nc)], jj)
-        vx, vy = (v.detach() for v in f.velocity(x, y))
-        den = _choose(reg.rates(vx, vy, nc), jj)
-        den = torch.where(den.abs() < prec.den_floor,
-                          torch.copysign(torch.full_like(den, prec.den_floor), den), den)
-        dt = torch.where(crossing, (r.detach() - r) / den, torch.zeros_like(r))
-        x, y = x + vx * dt, y + vy * dt
-        t_prev = t_end + dt
+        if bool(crossing.any()):
+            coef, cx, cy = _crossed_constraint(table, row, j)
+            r = (coef[:, 0] * (xs * nc[0] - cx) + coef[:, 1] * (ys * nc[1] - cy)
+                 + coef[:, 2])
+            vx, vy = (v.detach() for v in f.velocity(xs, ys))
+            den = coef[:, 0] * nc[0] * vx + coef[:, 1] * nc[1] * vy
+            den = torch.where(den.abs() < prec.den_floor,
+                              torch.copysign(torch.full_like(den, prec.den_floor), den), den)
+            dt = (r.detach() - r) / den                # value 0; 0 without crossing
+            xs, ys, t_new = xs + vx * dt, ys + vy * dt, t_end + dt
+        x, y = x.index_put((idx,), xs), y.index_put((idx,), ys)
+        t_prev = t_prev.index_put((idx,), t_new)
     return torch.stack([x, y], 1)
 
 
@@ -603,5 +621,5 @@ def integrate(A: Tensor, points: Tensor, nc: Tuple[int, int],
         out = replay(A_rows, flat, events, nc)
     out = out.view(T, P, 2)
     if return_stats:
-        return out, {'iterations': int(events.rows.shape[0]), 'unfinished': unfinished}
+        return out, {'iterations': len(events), 'unfinished': unfinished}
     return out
