@@ -72,6 +72,15 @@ def test_half_inputs_computed_in_float32(T, theta, dtype):
     assert T.velocity(theta.to(dtype), points.to(dtype)).dtype == dtype
 
 
+def test_autocast_does_not_lower_precision(T, theta):
+    points = torch.rand(30, 2)
+    expected = T.transform(theta.float(), points)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = T.transform(theta.float(), points)
+    assert out.dtype == torch.float32
+    assert torch.equal(out, expected)
+
+
 def test_float_types_and_promotion(T, theta):
     points = torch.rand(30, 2, dtype=torch.float64)
     out64 = T.transform(theta, points)
@@ -159,3 +168,17 @@ def test_plots(T, theta):
     plt.close(fig)
     with pytest.raises(ValueError, match='plot one theta'):
         plot_velocity_field(T, theta)
+
+
+@pytest.mark.cuda
+def test_reference_path_on_cuda_matches_cpu():
+    T = CPAB((4, 4), backend='torch')
+    theta = T.sample_theta(3, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    points = torch.rand(300, 2, dtype=torch.float64) * 1.4 - 0.2
+    expected = T.transform(theta, points)
+    th, pts = theta.cuda().requires_grad_(), points.cuda()
+    out = T.transform(th, pts)
+    out.sum().backward()
+    assert (out.cpu() - expected).abs().max() < 1e-9
+    assert torch.isfinite(th.grad).all()
+    assert T.transform_grid(th.detach(), (8, 8)).device.type == 'cuda'

@@ -229,18 +229,19 @@ class CPAB(torch.nn.Module):
         out_dtype = torch.promote_types(theta.dtype, points.dtype)
         theta_c, points_c = theta.to(dtype), points.to(dtype)
         velocity_fn, integrate_fn = self._ops(theta.device)
-        A = self.theta_to_A(theta_c)
-        if self.zero_boundary:
-            # outside the domain: the field of the nearest boundary point
-            inside = points_c.clamp(0.0, 1.0)
-            if op == 'velocity':
-                out = velocity_fn(A, inside, self.nc)
+        with torch.autocast(theta.device.type, enabled=False):   # keep dtype
+            A = self.theta_to_A(theta_c)
+            if self.zero_boundary:
+                # outside the domain: the field of the nearest boundary point
+                inside = points_c.clamp(0.0, 1.0)
+                if op == 'velocity':
+                    out = velocity_fn(A, inside, self.nc)
+                else:
+                    out = integrate_fn(A, inside, self.nc) + (points_c - inside)
+            elif op == 'velocity':
+                out = velocity_fn(A, points_c, self.nc)
             else:
-                out = integrate_fn(A, inside, self.nc) + (points_c - inside)
-        elif op == 'velocity':
-            out = velocity_fn(A, points_c, self.nc)
-        else:
-            out = integrate_fn(A, points_c, self.nc)
+                out = integrate_fn(A, points_c, self.nc)
         return out.to(out_dtype)
 
     # ------------------------------------------------------------------
