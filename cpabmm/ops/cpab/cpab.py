@@ -220,7 +220,8 @@ class CPAB(torch.nn.Module):
                                          return_stats=True)
         if stats['unfinished']:
             print_log(f"CPAB integration: {stats['unfinished']} trajectories did not "
-                      f'reach time 1 within max_iterations={self.max_iterations}',
+                      f'reach time 1 (max_iterations={self.max_iterations} reached, or '
+                      'the positions overflowed: theta is far too large)',
                       logger='current', level=logging.WARNING)
         return out
 

@@ -521,7 +521,8 @@ def search(A_rows: Tensor, points: Tensor, offset: Tensor, nc: Tuple[int, int],
 
     Returns:
         End points ``[N, 2]``, the events and the number of points left
-        unfinished (0 unless ``max_iterations`` is reached).
+        unfinished (0 unless ``max_iterations`` is reached or a trajectory
+        overflows).
     """
     prec = precision(points.dtype)
     table = _row_table(A_rows, nc)
@@ -536,8 +537,9 @@ def search(A_rows: Tensor, points: Tensor, offset: Tensor, nc: Tuple[int, int],
                                      nc, prec)
         x[live], y[live], t[live] = nx_, ny_, nt
         events.append(Event(live, row, nt, j))
-        live = live[nt < 1]
-    return torch.stack([x, y], 1), events, int(live.numel())
+        # a trajectory that overflowed (absurd fields) stops where it is
+        live = live[(nt < 1) & torch.isfinite(nx_) & torch.isfinite(ny_)]
+    return torch.stack([x, y], 1), events, int((t < 1).sum())
 
 
 # ---------------------------------------------------------------------------
