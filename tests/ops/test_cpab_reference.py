@@ -176,7 +176,7 @@ def test_gradient_close_to_libcpab_50_steps(libcpab, key):
     ours = theta.grad @ (T.basis.T @ case['basis'])
     expected = case['grad_theta_nstep50'].double()
     rel = (ours - expected).norm(dim=1) / expected.norm(dim=1)
-    assert rel.max() < 0.03
+    assert rel.max() < 0.025
 
 
 def test_phi1_coefficients_match_matrix_exponential():

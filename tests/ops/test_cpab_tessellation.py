@@ -28,7 +28,8 @@ def test_dimensions(nc, zero_boundary, volume_preservation, d):
 
 @pytest.mark.parametrize('n', [3, 5])
 def test_dimension_formula(n):
-    # 2 (nV) velocities, minus 2 per extended line pair ... = 4n^2 - 4n + 10
+    # 2 velocities per vertex ((n+1)^2 corners + n^2 centres), minus 2 per
+    # pair of boundary triangles continued outside (4 (n - 1) pairs)
     assert Tessellation((n, n)).d == 4 * n * n - 4 * n + 10
 
 
