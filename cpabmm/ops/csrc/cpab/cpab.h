@@ -1,0 +1,77 @@
+// The CPAB ops of cpabmm._ext: validated entry points (cpab_ops.cpp) and the
+// per-device implementations they dispatch to (cpab_cpu.cpp, cpab_cuda.cu).
+//
+// Shapes: A [T, nT, 2, 3] with nT = 4 * nx * ny (see cpab_tess.h for the
+// order), points [P, 2] (shared by every transformation) or [T, P, 2]; all
+// floating tensors contiguous, of one dtype (float32 or float64) and on one
+// device.  Outputs are [T, P, 2]; gradients have the shapes of A and points.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+namespace cpab {
+
+// Problem sizes shared by the implementations.
+struct Sizes {
+  int64_t T;          // number of transformations
+  int64_t P;          // points per transformation
+  int64_t nT;         // triangles
+  int64_t pt_stride;  // elements between transformations in `points` (0: shared)
+  int nx, ny;
+};
+
+// Entry points: check the arguments (TORCH_CHECK), then dispatch by device.
+at::Tensor velocity(const at::Tensor& A, const at::Tensor& points, int64_t nx,
+                    int64_t ny);
+std::vector<at::Tensor> velocity_backward(const at::Tensor& A,
+                                          const at::Tensor& points,
+                                          const at::Tensor& grad_out,
+                                          int64_t nx, int64_t ny);
+at::Tensor integrate(const at::Tensor& A, const at::Tensor& points, int64_t nx,
+                     int64_t ny);
+std::vector<at::Tensor> integrate_backward(const at::Tensor& A,
+                                           const at::Tensor& points,
+                                           const at::Tensor& grad_out,
+                                           int64_t nx, int64_t ny);
+// The affine exponential and its gradient on their own (X [N, 2, 3], CPU),
+// so that the kernels' building blocks can be tested in isolation.
+at::Tensor affine_expm(const at::Tensor& X);
+at::Tensor affine_expm_backward(const at::Tensor& X, const at::Tensor& grad_E);
+bool has_cuda();
+
+// Implementations.  The backward ones return {grad_A, grad_points}, shaped
+// like A and points.
+at::Tensor velocity_cpu(const at::Tensor& A, const at::Tensor& points,
+                        const Sizes& n);
+std::vector<at::Tensor> velocity_backward_cpu(const at::Tensor& A,
+                                              const at::Tensor& points,
+                                              const at::Tensor& grad_out,
+                                              const Sizes& n);
+at::Tensor integrate_cpu(const at::Tensor& A, const at::Tensor& points,
+                         const Sizes& n);
+std::vector<at::Tensor> integrate_backward_cpu(const at::Tensor& A,
+                                               const at::Tensor& points,
+                                               const at::Tensor& grad_out,
+                                               const Sizes& n);
+at::Tensor affine_expm_cpu(const at::Tensor& X);
+at::Tensor affine_expm_backward_cpu(const at::Tensor& X,
+                                    const at::Tensor& grad_E);
+
+#ifdef WITH_CUDA
+at::Tensor velocity_cuda(const at::Tensor& A, const at::Tensor& points,
+                         const Sizes& n);
+std::vector<at::Tensor> velocity_backward_cuda(const at::Tensor& A,
+                                               const at::Tensor& points,
+                                               const at::Tensor& grad_out,
+                                               const Sizes& n);
+at::Tensor integrate_cuda(const at::Tensor& A, const at::Tensor& points,
+                          const Sizes& n);
+std::vector<at::Tensor> integrate_backward_cuda(const at::Tensor& A,
+                                                const at::Tensor& points,
+                                                const at::Tensor& grad_out,
+                                                const Sizes& n);
+#endif
+
+}  // namespace cpab
