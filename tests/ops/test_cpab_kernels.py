@@ -30,6 +30,32 @@ def random_A(nc, T, scale, zero_boundary=False, seed=0):
     return (theta @ B.T * scale).reshape(T, -1, 2, 3).contiguous()
 
 
+def interpolated_A(nc, T, scale, seed=0):
+    """Continuous piecewise-affine fields without a basis (quick for large
+    tessellations): random velocities at the cell corners and centres,
+    interpolated linearly on each triangle."""
+    nx, ny = nc
+    g = torch.Generator().manual_seed(seed)
+    corners = torch.randn(T, ny + 1, nx + 1, 2, generator=g, dtype=torch.float64)
+    centres = torch.randn(T, ny, nx, 2, generator=g, dtype=torch.float64)
+    cy, cx = torch.meshgrid(torch.arange(ny, dtype=torch.float64),
+                            torch.arange(nx, dtype=torch.float64), indexing='ij')
+    # corner offsets (dx, dy) of each triangle: bottom, right, top, left
+    pairs = torch.tensor([[[0, 0], [1, 0]], [[1, 0], [1, 1]],
+                          [[1, 1], [0, 1]], [[0, 1], [0, 0]]])
+    ix = cx[..., None, None] + pairs[..., 0]   # [ny, nx, 4, 2]
+    iy = cy[..., None, None] + pairs[..., 1]
+    pos = torch.stack([ix / nx, iy / ny], -1)  # [ny, nx, 4, 2, 2]
+    centre = torch.stack([(cx + 0.5) / nx, (cy + 0.5) / ny], -1)
+    pos = torch.cat([pos, centre[:, :, None, None].expand(-1, -1, 4, 1, 2)], 3)
+    P = torch.cat([pos.transpose(-1, -2), torch.ones_like(pos[..., :1, 0])[..., None, :]
+                   .expand(-1, -1, -1, 1, 3)], -2)        # [ny, nx, 4, 3, 3]
+    vel = torch.cat([corners[:, iy.long(), ix.long()],
+                     centres[:, :, :, None, None].expand(-1, -1, -1, 4, 1, 2)], 4)
+    A = vel.transpose(-1, -2) @ torch.linalg.inv(P)       # [T, ny, nx, 4, 2, 3]
+    return (A * scale).reshape(T, -1, 2, 3).contiguous()
+
+
 def random_points(n, low=-0.2, high=1.2, seed=1, batch=()):
     g = torch.Generator().manual_seed(seed)
     return (torch.rand(*batch, n, 2, generator=g, dtype=torch.float64) *
@@ -217,6 +243,22 @@ def test_gradients_match_reference(device, zero_boundary):
     points = random_points(120, seed=3, batch=(3, )).to(device)
     weights = torch.randn(3, 120, 2, dtype=torch.float64,
                           generator=torch.Generator().manual_seed(4)).to(device)
+    _, gA, gp = run_with_grads(
+        lambda A, p: function.compiled_integrate(A, p, nc), A, points, weights)
+    _, rA, rp = run_with_grads(
+        lambda A, p: reference.integrate(A, p, nc), A, points, weights)
+    assert_close(gA, rA, atol=1e-9 * rA.abs().max().item())
+    assert_close(gp, rp, atol=1e-9 * rp.abs().max().item())
+
+
+@pytest.mark.parametrize('device', DEVICES)
+def test_gradients_of_a_large_tessellation(device):
+    """20x20 cells: the CUDA backward then sums in global memory."""
+    nc = (20, 20)
+    A = interpolated_A(nc, 2, 0.5, seed=5).to(device)
+    points = random_points(40, seed=6).to(device)
+    weights = torch.randn(2, 40, 2, dtype=torch.float64,
+                          generator=torch.Generator().manual_seed(7)).to(device)
     _, gA, gp = run_with_grads(
         lambda A, p: function.compiled_integrate(A, p, nc), A, points, weights)
     _, rA, rp = run_with_grads(

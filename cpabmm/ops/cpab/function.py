@@ -6,15 +6,16 @@ the per-triangle matrices ``A [T, nT, 2, 3]`` (``nT = 4 * nx * ny``, libcpab's
 order) and points ``[P, 2]`` (shared by all ``T`` transformations, never
 expanded) or ``[T, P, 2]``, and return ``[T, P, 2]``.
 
-The kernels integrate each point exactly (see ``cpab_integrate.h``) and
-compute in float64 internally whatever the tensors' dtype; float16 and
+The kernels integrate each point exactly with the algorithm of
+:mod:`.reference` (ported in ``cpab_integrate.h``) and compute in float64
+internally whatever the tensors' dtype; float16 and
 bfloat16 inputs are passed as float32 and the results cast back. Gradients
 are analytic (a reverse pass over the segments of each trajectory), for ``A``
 and the points. On the CPU they are deterministic (per-chunk partial sums
 reduced in a fixed order); on CUDA the gradient of ``A`` is accumulated with
 atomic additions, so its last bits may vary from run to run.
 """
-from typing import Sequence, Tuple, Type
+from typing import Sequence, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -37,47 +38,28 @@ def compiled_available(device: torch.device) -> bool:
     return False
 
 
-def _save_and_run(ctx, op: str, A: torch.Tensor, points: torch.Tensor,
-                  nx: int, ny: int) -> torch.Tensor:
-    ctx.save_for_backward(A, points)
-    ctx.nc = (nx, ny)
-    return getattr(load_ext(), op)(A, points, nx, ny)
-
-
-def _run_backward(ctx, op: str, grad_out: torch.Tensor) -> tuple:
-    A, points = ctx.saved_tensors
-    grad_A, grad_points = getattr(load_ext(), op)(A, points,
-                                                  grad_out.contiguous(),
-                                                  *ctx.nc)
-    return grad_A, grad_points, None, None
-
-
-class _Velocity(torch.autograd.Function):
+class _CompiledOp(torch.autograd.Function):
+    """``cpab_<name>`` of the extension with ``cpab_<name>_backward`` as its
+    backward (first order)."""
 
     @staticmethod
-    def forward(ctx, A, points, nx, ny):
-        return _save_and_run(ctx, 'cpab_velocity', A, points, nx, ny)
+    def forward(ctx, name: str, A: torch.Tensor, points: torch.Tensor,
+                nx: int, ny: int) -> torch.Tensor:
+        ctx.save_for_backward(A, points)
+        ctx.op, ctx.nc = name, (nx, ny)
+        return getattr(load_ext(), f'cpab_{name}')(A, points, nx, ny)
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_out):
-        return _run_backward(ctx, 'cpab_velocity_backward', grad_out)
+    def backward(ctx, grad_out: torch.Tensor):
+        A, points = ctx.saved_tensors
+        grad_A, grad_points = getattr(load_ext(), f'cpab_{ctx.op}_backward')(
+            A, points, grad_out.contiguous(), *ctx.nc)
+        return None, grad_A, grad_points, None, None
 
 
-class _Integrate(torch.autograd.Function):
-
-    @staticmethod
-    def forward(ctx, A, points, nx, ny):
-        return _save_and_run(ctx, 'cpab_integrate', A, points, nx, ny)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out):
-        return _run_backward(ctx, 'cpab_integrate_backward', grad_out)
-
-
-def _apply(function: Type[torch.autograd.Function], A: torch.Tensor,
-           points: torch.Tensor, nc: Sequence[int]) -> torch.Tensor:
+def _apply(name: str, A: torch.Tensor, points: torch.Tensor,
+           nc: Sequence[int]) -> torch.Tensor:
     if load_ext() is None:
         raise RuntimeError('cpabmm._ext is not built; build it with '
                            '`python setup.py build_ext --inplace` or use '
@@ -86,7 +68,7 @@ def _apply(function: Type[torch.autograd.Function], A: torch.Tensor,
     in_dtype = A.dtype
     if in_dtype in _HALF_DTYPES:
         A, points = A.float(), points.float()
-    out = function.apply(A.contiguous(), points.contiguous(), nx, ny)
+    out = _CompiledOp.apply(name, A.contiguous(), points.contiguous(), nx, ny)
     return out.to(in_dtype)
 
 
@@ -96,7 +78,7 @@ def compiled_velocity(A: torch.Tensor, points: torch.Tensor,
 
     Differentiable with respect to ``A`` and ``points``.
     """
-    return _apply(_Velocity, A, points, nc)
+    return _apply('velocity', A, points, nc)
 
 
 def compiled_integrate(A: torch.Tensor, points: torch.Tensor,
@@ -106,4 +88,4 @@ def compiled_integrate(A: torch.Tensor, points: torch.Tensor,
     Differentiable with respect to ``A`` and ``points`` (analytic backward
     kernel; first order only).
     """
-    return _apply(_Integrate, A, points, nc)
+    return _apply('integrate', A, points, nc)

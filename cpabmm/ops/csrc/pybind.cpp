@@ -20,10 +20,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         "Gradients of the CPAB transformation: [grad_A, grad_points]",
         py::arg("A"), py::arg("points"), py::arg("grad_out"), py::arg("nx"),
         py::arg("ny"));
-  m.def("affine_expm", &cpab::affine_expm,
+  m.def("affine_expm", &cpab::expm,
         "expm of [[X], [0 0 0]] for X [N, 2, 3], top two rows (CPU)",
         py::arg("X"));
-  m.def("affine_expm_backward", &cpab::affine_expm_backward,
+  m.def("affine_expm_backward", &cpab::expm_backward,
         "Gradient of affine_expm with respect to X (CPU)", py::arg("X"),
         py::arg("grad_E"));
 }

@@ -11,6 +11,8 @@
 
 #include <vector>
 
+#include "cpab/cpab_point_ops.h"
+
 namespace cpab {
 
 // Problem sizes shared by the implementations.
@@ -22,7 +24,8 @@ struct Sizes {
   int nx, ny;
 };
 
-// Entry points: check the arguments (TORCH_CHECK), then dispatch by device.
+// Entry points: check the arguments (ValueError), then dispatch by device.
+// The backward ones return {grad_A, grad_points}.
 at::Tensor velocity(const at::Tensor& A, const at::Tensor& points, int64_t nx,
                     int64_t ny);
 std::vector<at::Tensor> velocity_backward(const at::Tensor& A,
@@ -37,41 +40,27 @@ std::vector<at::Tensor> integrate_backward(const at::Tensor& A,
                                            int64_t nx, int64_t ny);
 // The affine exponential and its gradient on their own (X [N, 2, 3], CPU),
 // so that the kernels' building blocks can be tested in isolation.
-at::Tensor affine_expm(const at::Tensor& X);
-at::Tensor affine_expm_backward(const at::Tensor& X, const at::Tensor& grad_E);
+at::Tensor expm(const at::Tensor& X);
+at::Tensor expm_backward(const at::Tensor& X, const at::Tensor& grad_E);
 bool has_cuda();
 
-// Implementations.  The backward ones return {grad_A, grad_points}, shaped
-// like A and points.
-at::Tensor velocity_cpu(const at::Tensor& A, const at::Tensor& points,
-                        const Sizes& n);
-std::vector<at::Tensor> velocity_backward_cpu(const at::Tensor& A,
-                                              const at::Tensor& points,
-                                              const at::Tensor& grad_out,
-                                              const Sizes& n);
-at::Tensor integrate_cpu(const at::Tensor& A, const at::Tensor& points,
-                         const Sizes& n);
-std::vector<at::Tensor> integrate_backward_cpu(const at::Tensor& A,
-                                               const at::Tensor& points,
-                                               const at::Tensor& grad_out,
-                                               const Sizes& n);
-at::Tensor affine_expm_cpu(const at::Tensor& X);
-at::Tensor affine_expm_backward_cpu(const at::Tensor& X,
+// Implementations, for checked arguments.
+at::Tensor forward_cpu(Op op, const at::Tensor& A, const at::Tensor& points,
+                       const Sizes& n);
+std::vector<at::Tensor> backward_cpu(Op op, const at::Tensor& A,
+                                     const at::Tensor& points,
+                                     const at::Tensor& grad_out,
+                                     const Sizes& n);
+at::Tensor expm_cpu(const at::Tensor& X);
+at::Tensor expm_backward_cpu(const at::Tensor& X,
                                     const at::Tensor& grad_E);
-
 #ifdef WITH_CUDA
-at::Tensor velocity_cuda(const at::Tensor& A, const at::Tensor& points,
-                         const Sizes& n);
-std::vector<at::Tensor> velocity_backward_cuda(const at::Tensor& A,
-                                               const at::Tensor& points,
-                                               const at::Tensor& grad_out,
-                                               const Sizes& n);
-at::Tensor integrate_cuda(const at::Tensor& A, const at::Tensor& points,
-                          const Sizes& n);
-std::vector<at::Tensor> integrate_backward_cuda(const at::Tensor& A,
-                                                const at::Tensor& points,
-                                                const at::Tensor& grad_out,
-                                                const Sizes& n);
+at::Tensor forward_cuda(Op op, const at::Tensor& A, const at::Tensor& points,
+                        const Sizes& n);
+std::vector<at::Tensor> backward_cuda(Op op, const at::Tensor& A,
+                                      const at::Tensor& points,
+                                      const at::Tensor& grad_out,
+                                      const Sizes& n);
 #endif
 
 }  // namespace cpab

@@ -12,8 +12,6 @@
 #include <algorithm>
 
 #include "cpab/cpab.h"
-#include "cpab/cpab_integrate.h"
-#include "cpab/cpab_velocity.h"
 
 namespace cpab {
 namespace {
@@ -67,65 +65,34 @@ at::Tensor accumulate_grad_A(const Sizes& n, const Fn& fn) {
   return grad;
 }
 
-template <typename scalar_t>
-void velocity_kernel(const scalar_t* A, const scalar_t* pts, scalar_t* out,
-                     const Sizes& n) {
+template <Op op, typename scalar_t>
+void forward_kernel(const scalar_t* A, const scalar_t* pts, scalar_t* out,
+                    const Sizes& n) {
   for_each_point(n, [&](int64_t t, int64_t p) {
     const scalar_t* x = pts + t * n.pt_stride + 2 * p;
-    double v0, v1;
-    point_velocity(A + t * n.nT * 6, static_cast<double>(x[0]),
-                   static_cast<double>(x[1]), n.nx, n.ny, v0, v1);
+    double o0, o1;
+    PointOp<op>::forward(A + t * n.nT * 6, static_cast<double>(x[0]),
+                         static_cast<double>(x[1]), n.nx, n.ny, o0, o1);
     scalar_t* o = out + (t * n.P + p) * 2;
-    o[0] = static_cast<scalar_t>(v0);
-    o[1] = static_cast<scalar_t>(v1);
+    o[0] = static_cast<scalar_t>(o0);
+    o[1] = static_cast<scalar_t>(o1);
   });
 }
 
-template <typename scalar_t>
-at::Tensor velocity_backward_kernel(const scalar_t* A, const scalar_t* pts,
-                                    const scalar_t* grad_out,
-                                    scalar_t* grad_pts, const Sizes& n) {
+// Writes the points' gradients to grad_pts [T, P, 2] and returns A's.
+template <Op op, typename scalar_t>
+at::Tensor backward_kernel(const scalar_t* A, const scalar_t* pts,
+                           const scalar_t* grad_out, scalar_t* grad_pts,
+                           const Sizes& n) {
   return accumulate_grad_A(n, [&](int64_t t, int64_t p, auto& add) {
     const scalar_t* x = pts + t * n.pt_stride + 2 * p;
     const int64_t i = (t * n.P + p) * 2;
     double gx, gy;
-    point_velocity_backward(A + t * n.nT * 6, static_cast<double>(x[0]),
-                            static_cast<double>(x[1]),
-                            static_cast<double>(grad_out[i]),
-                            static_cast<double>(grad_out[i + 1]), n.nx, n.ny,
-                            add, gx, gy);
-    grad_pts[i] = static_cast<scalar_t>(gx);
-    grad_pts[i + 1] = static_cast<scalar_t>(gy);
-  });
-}
-
-template <typename scalar_t>
-void integrate_kernel(const scalar_t* A, const scalar_t* pts, scalar_t* out,
-                      const Sizes& n) {
-  for_each_point(n, [&](int64_t t, int64_t p) {
-    const scalar_t* x = pts + t * n.pt_stride + 2 * p;
-    double y0, y1;
-    point_integrate(A + t * n.nT * 6, static_cast<double>(x[0]),
-                    static_cast<double>(x[1]), n.nx, n.ny, y0, y1);
-    scalar_t* o = out + (t * n.P + p) * 2;
-    o[0] = static_cast<scalar_t>(y0);
-    o[1] = static_cast<scalar_t>(y1);
-  });
-}
-
-template <typename scalar_t>
-at::Tensor integrate_backward_kernel(const scalar_t* A, const scalar_t* pts,
-                                     const scalar_t* grad_out,
-                                     scalar_t* grad_pts, const Sizes& n) {
-  return accumulate_grad_A(n, [&](int64_t t, int64_t p, auto& add) {
-    const scalar_t* x = pts + t * n.pt_stride + 2 * p;
-    const int64_t i = (t * n.P + p) * 2;
-    double gx, gy;
-    point_integrate_backward(A + t * n.nT * 6, static_cast<double>(x[0]),
-                             static_cast<double>(x[1]),
-                             static_cast<double>(grad_out[i]),
-                             static_cast<double>(grad_out[i + 1]), n.nx, n.ny,
-                             add, gx, gy);
+    PointOp<op>::backward(A + t * n.nT * 6, static_cast<double>(x[0]),
+                          static_cast<double>(x[1]),
+                          static_cast<double>(grad_out[i]),
+                          static_cast<double>(grad_out[i + 1]), n.nx, n.ny,
+                          add, gx, gy);
     grad_pts[i] = static_cast<scalar_t>(gx);
     grad_pts[i + 1] = static_cast<scalar_t>(gy);
   });
@@ -151,66 +118,40 @@ at::Tensor sum_over_transformations(const at::Tensor& grad_pts) {
   return sum;
 }
 
-// Runs a backward kernel and shapes its results like A and points.
-template <typename Kernel>
-std::vector<at::Tensor> run_backward(const at::Tensor& A,
+}  // namespace
+
+at::Tensor forward_cpu(Op op, const at::Tensor& A, const at::Tensor& points,
+                       const Sizes& n) {
+  at::Tensor out = at::empty({n.T, n.P, 2}, A.options());
+  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "cpab_forward_cpu", [&] {
+    auto kernel = op == Op::kIntegrate ? forward_kernel<Op::kIntegrate, scalar_t>
+                                       : forward_kernel<Op::kVelocity, scalar_t>;
+    kernel(A.data_ptr<scalar_t>(), points.data_ptr<scalar_t>(),
+           out.data_ptr<scalar_t>(), n);
+  });
+  return out;
+}
+
+std::vector<at::Tensor> backward_cpu(Op op, const at::Tensor& A,
                                      const at::Tensor& points,
-                                     const at::Tensor& grad_out, const Sizes& n,
-                                     const Kernel& kernel) {
+                                     const at::Tensor& grad_out,
+                                     const Sizes& n) {
   at::Tensor grad_pts = at::empty({n.T, n.P, 2}, A.options());
   at::Tensor grad_A;
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "cpab_backward_cpu", [&] {
+    auto kernel = op == Op::kIntegrate ? backward_kernel<Op::kIntegrate, scalar_t>
+                                       : backward_kernel<Op::kVelocity, scalar_t>;
     grad_A = kernel(A.data_ptr<scalar_t>(), points.data_ptr<scalar_t>(),
                     grad_out.data_ptr<scalar_t>(),
-                    grad_pts.data_ptr<scalar_t>());
+                    grad_pts.data_ptr<scalar_t>(), n);
   });
   if (n.pt_stride == 0) grad_pts = sum_over_transformations(grad_pts);
   return {grad_A.to(A.scalar_type()).view(A.sizes()), grad_pts};
 }
 
-}  // namespace
-
-at::Tensor velocity_cpu(const at::Tensor& A, const at::Tensor& points,
-                        const Sizes& n) {
-  at::Tensor out = at::empty({n.T, n.P, 2}, A.options());
-  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "cpab_velocity_cpu", [&] {
-    velocity_kernel(A.data_ptr<scalar_t>(), points.data_ptr<scalar_t>(),
-                    out.data_ptr<scalar_t>(), n);
-  });
-  return out;
-}
-
-std::vector<at::Tensor> velocity_backward_cpu(const at::Tensor& A,
-                                              const at::Tensor& points,
-                                              const at::Tensor& grad_out,
-                                              const Sizes& n) {
-  return run_backward(A, points, grad_out, n, [&](auto a, auto x, auto g, auto gx) {
-    return velocity_backward_kernel(a, x, g, gx, n);
-  });
-}
-
-at::Tensor integrate_cpu(const at::Tensor& A, const at::Tensor& points,
-                         const Sizes& n) {
-  at::Tensor out = at::empty({n.T, n.P, 2}, A.options());
-  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "cpab_integrate_cpu", [&] {
-    integrate_kernel(A.data_ptr<scalar_t>(), points.data_ptr<scalar_t>(),
-                     out.data_ptr<scalar_t>(), n);
-  });
-  return out;
-}
-
-std::vector<at::Tensor> integrate_backward_cpu(const at::Tensor& A,
-                                               const at::Tensor& points,
-                                               const at::Tensor& grad_out,
-                                               const Sizes& n) {
-  return run_backward(A, points, grad_out, n, [&](auto a, auto x, auto g, auto gx) {
-    return integrate_backward_kernel(a, x, g, gx, n);
-  });
-}
-
-at::Tensor affine_expm_cpu(const at::Tensor& X) {
+at::Tensor expm_cpu(const at::Tensor& X) {
   at::Tensor E = at::empty_like(X);
-  AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "affine_expm_cpu", [&] {
+  AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "expm_cpu", [&] {
     const scalar_t* x = X.data_ptr<scalar_t>();
     scalar_t* e = E.data_ptr<scalar_t>();
     at::parallel_for(0, X.size(0), kGrain, [&](int64_t begin, int64_t end) {
@@ -225,10 +166,10 @@ at::Tensor affine_expm_cpu(const at::Tensor& X) {
   return E;
 }
 
-at::Tensor affine_expm_backward_cpu(const at::Tensor& X,
+at::Tensor expm_backward_cpu(const at::Tensor& X,
                                     const at::Tensor& grad_E) {
   at::Tensor grad_X = at::empty_like(X);
-  AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "affine_expm_backward_cpu", [&] {
+  AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "expm_backward_cpu", [&] {
     const scalar_t* x = X.data_ptr<scalar_t>();
     const scalar_t* ge = grad_E.data_ptr<scalar_t>();
     scalar_t* gx = grad_X.data_ptr<scalar_t>();

@@ -15,8 +15,6 @@
 #include <algorithm>
 
 #include "cpab/cpab.h"
-#include "cpab/cpab_integrate.h"
-#include "cpab/cpab_velocity.h"
 
 namespace cpab {
 namespace {
@@ -26,34 +24,19 @@ constexpr int64_t kMaxGridY = 65535;
 // Shared memory for the per-block gradient of A (the default limit).
 constexpr int64_t kMaxSharedBytes = 48 * 1024;
 
-template <typename scalar_t>
-__global__ void velocity_kernel(const scalar_t* __restrict__ A,
-                                const scalar_t* __restrict__ pts,
-                                scalar_t* __restrict__ out, Sizes n) {
+template <Op op, typename scalar_t>
+__global__ void forward_kernel(const scalar_t* __restrict__ A,
+                               const scalar_t* __restrict__ pts,
+                               scalar_t* __restrict__ out, Sizes n) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= n.T * n.P) return;
   const int64_t t = i / n.P, p = i % n.P;
   const scalar_t* x = pts + t * n.pt_stride + 2 * p;
-  double v0, v1;
-  point_velocity(A + t * n.nT * 6, static_cast<double>(x[0]),
-                 static_cast<double>(x[1]), n.nx, n.ny, v0, v1);
-  out[2 * i] = static_cast<scalar_t>(v0);
-  out[2 * i + 1] = static_cast<scalar_t>(v1);
-}
-
-template <typename scalar_t>
-__global__ void integrate_kernel(const scalar_t* __restrict__ A,
-                                 const scalar_t* __restrict__ pts,
-                                 scalar_t* __restrict__ out, Sizes n) {
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i >= n.T * n.P) return;
-  const int64_t t = i / n.P, p = i % n.P;
-  const scalar_t* x = pts + t * n.pt_stride + 2 * p;
-  double y0, y1;
-  point_integrate(A + t * n.nT * 6, static_cast<double>(x[0]),
-                  static_cast<double>(x[1]), n.nx, n.ny, y0, y1);
-  out[2 * i] = static_cast<scalar_t>(y0);
-  out[2 * i + 1] = static_cast<scalar_t>(y1);
+  double o0, o1;
+  PointOp<op>::forward(A + t * n.nT * 6, static_cast<double>(x[0]),
+                       static_cast<double>(x[1]), n.nx, n.ny, o0, o1);
+  out[2 * i] = static_cast<scalar_t>(o0);
+  out[2 * i + 1] = static_cast<scalar_t>(o1);
 }
 
 // Accumulates into a gradient buffer of one transformation.
@@ -64,9 +47,8 @@ struct AtomicAdd {
   }
 };
 
-// Backward of velocity (kIntegrate = false) or integration (true).  Grid:
-// x over blocks of points, y over transformations (grid-stride).
-template <typename scalar_t, bool kIntegrate>
+// Grid: x over blocks of points, y over transformations (grid-stride).
+template <Op op, typename scalar_t>
 __global__ void backward_kernel(const scalar_t* __restrict__ A,
                                 const scalar_t* __restrict__ pts,
                                 const scalar_t* __restrict__ grad_out,
@@ -87,19 +69,11 @@ __global__ void backward_kernel(const scalar_t* __restrict__ A,
       const int64_t i = 2 * (t * n.P + p);
       const scalar_t* a = A + t * n.nT * 6;
       double gx, gy;
-      if constexpr (kIntegrate) {
-        point_integrate_backward(a, static_cast<double>(x[0]),
-                                 static_cast<double>(x[1]),
-                                 static_cast<double>(grad_out[i]),
-                                 static_cast<double>(grad_out[i + 1]), n.nx,
-                                 n.ny, add, gx, gy);
-      } else {
-        point_velocity_backward(a, static_cast<double>(x[0]),
-                                static_cast<double>(x[1]),
-                                static_cast<double>(grad_out[i]),
-                                static_cast<double>(grad_out[i + 1]), n.nx,
-                                n.ny, add, gx, gy);
-      }
+      PointOp<op>::backward(a, static_cast<double>(x[0]),
+                            static_cast<double>(x[1]),
+                            static_cast<double>(grad_out[i]),
+                            static_cast<double>(grad_out[i + 1]), n.nx, n.ny,
+                            add, gx, gy);
       grad_pts[i] = static_cast<scalar_t>(gx);
       grad_pts[i + 1] = static_cast<scalar_t>(gy);
     }
@@ -114,15 +88,17 @@ __global__ void backward_kernel(const scalar_t* __restrict__ A,
 
 int64_t blocks_for(int64_t count) { return (count + kThreads - 1) / kThreads; }
 
-template <bool kIntegrate>
-at::Tensor forward_cuda(const at::Tensor& A, const at::Tensor& points,
+}  // namespace
+
+at::Tensor forward_cuda(Op op, const at::Tensor& A, const at::Tensor& points,
                         const Sizes& n) {
   const c10::cuda::CUDAGuard guard(A.device());
   at::Tensor out = at::empty({n.T, n.P, 2}, A.options());
   if (n.T * n.P == 0) return out;
   const auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "cpab_forward_cuda", [&] {
-    auto kernel = kIntegrate ? integrate_kernel<scalar_t> : velocity_kernel<scalar_t>;
+    auto kernel = op == Op::kIntegrate ? forward_kernel<Op::kIntegrate, scalar_t>
+                                       : forward_kernel<Op::kVelocity, scalar_t>;
     kernel<<<blocks_for(n.T * n.P), kThreads, 0, stream>>>(
         A.data_ptr<scalar_t>(), points.data_ptr<scalar_t>(),
         out.data_ptr<scalar_t>(), n);
@@ -131,8 +107,7 @@ at::Tensor forward_cuda(const at::Tensor& A, const at::Tensor& points,
   return out;
 }
 
-template <bool kIntegrate>
-std::vector<at::Tensor> backward_cuda(const at::Tensor& A,
+std::vector<at::Tensor> backward_cuda(Op op, const at::Tensor& A,
                                       const at::Tensor& points,
                                       const at::Tensor& grad_out,
                                       const Sizes& n) {
@@ -145,42 +120,18 @@ std::vector<at::Tensor> backward_cuda(const at::Tensor& A,
     const dim3 grid(blocks_for(n.P), std::min(n.T, kMaxGridY));
     const auto stream = c10::cuda::getCurrentCUDAStream();
     AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "cpab_backward_cuda", [&] {
-      backward_kernel<scalar_t, kIntegrate>
-          <<<grid, kThreads, use_shared ? shared_bytes : 0, stream>>>(
-              A.data_ptr<scalar_t>(), points.data_ptr<scalar_t>(),
-              grad_out.data_ptr<scalar_t>(), grad_pts.data_ptr<scalar_t>(),
-              grad_A.data_ptr<double>(), n, use_shared);
+      auto kernel = op == Op::kIntegrate
+                        ? backward_kernel<Op::kIntegrate, scalar_t>
+                        : backward_kernel<Op::kVelocity, scalar_t>;
+      kernel<<<grid, kThreads, use_shared ? shared_bytes : 0, stream>>>(
+          A.data_ptr<scalar_t>(), points.data_ptr<scalar_t>(),
+          grad_out.data_ptr<scalar_t>(), grad_pts.data_ptr<scalar_t>(),
+          grad_A.data_ptr<double>(), n, use_shared);
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     });
   }
   if (n.pt_stride == 0) grad_pts = grad_pts.sum(0);
   return {grad_A.to(A.scalar_type()).view(A.sizes()), grad_pts};
-}
-
-}  // namespace
-
-at::Tensor velocity_cuda(const at::Tensor& A, const at::Tensor& points,
-                         const Sizes& n) {
-  return forward_cuda<false>(A, points, n);
-}
-
-std::vector<at::Tensor> velocity_backward_cuda(const at::Tensor& A,
-                                               const at::Tensor& points,
-                                               const at::Tensor& grad_out,
-                                               const Sizes& n) {
-  return backward_cuda<false>(A, points, grad_out, n);
-}
-
-at::Tensor integrate_cuda(const at::Tensor& A, const at::Tensor& points,
-                          const Sizes& n) {
-  return forward_cuda<true>(A, points, n);
-}
-
-std::vector<at::Tensor> integrate_backward_cuda(const at::Tensor& A,
-                                                const at::Tensor& points,
-                                                const at::Tensor& grad_out,
-                                                const Sizes& n) {
-  return backward_cuda<true>(A, points, grad_out, n);
 }
 
 }  // namespace cpab

@@ -8,6 +8,9 @@ namespace {
 
 // Largest tessellation side accepted (keeps every index in int range).
 constexpr int64_t kMaxCells = 1 << 12;
+constexpr const char* kNoCuda =
+    "cpabmm._ext was built without CUDA; rebuild it with FORCE_CUDA=1 or use "
+    "the CPU or the reference path";
 
 void check_float_tensor(const at::Tensor& t, const char* name) {
   TORCH_CHECK_VALUE(t.defined(), name, " is undefined");
@@ -67,12 +70,33 @@ void check_grad(const at::Tensor& grad_out, const at::Tensor& A, const Sizes& n)
               grad_out.sizes());
 }
 
-void check_cuda_built(const at::Tensor& A) {
-#ifndef WITH_CUDA
-  TORCH_CHECK_VALUE(!A.is_cuda(),
-              "cpabmm._ext was built without CUDA; rebuild with FORCE_CUDA=1 "
-              "or use the CPU / reference path");
+at::Tensor forward(Op op, const at::Tensor& A, const at::Tensor& points,
+                   int64_t nx, int64_t ny) {
+  const Sizes n = check_inputs(A, points, nx, ny);
+  if (A.is_cuda()) {
+#ifdef WITH_CUDA
+    return forward_cuda(op, A, points, n);
+#else
+    TORCH_CHECK_VALUE(false, kNoCuda);
 #endif
+  }
+  return forward_cpu(op, A, points, n);
+}
+
+std::vector<at::Tensor> backward(Op op, const at::Tensor& A,
+                                 const at::Tensor& points,
+                                 const at::Tensor& grad_out, int64_t nx,
+                                 int64_t ny) {
+  const Sizes n = check_inputs(A, points, nx, ny);
+  check_grad(grad_out, A, n);
+  if (A.is_cuda()) {
+#ifdef WITH_CUDA
+    return backward_cuda(op, A, points, grad_out, n);
+#else
+    TORCH_CHECK_VALUE(false, kNoCuda);
+#endif
+  }
+  return backward_cpu(op, A, points, grad_out, n);
 }
 
 void check_expm_input(const at::Tensor& X) {
@@ -86,62 +110,40 @@ void check_expm_input(const at::Tensor& X) {
 
 at::Tensor velocity(const at::Tensor& A, const at::Tensor& points, int64_t nx,
                     int64_t ny) {
-  const Sizes n = check_inputs(A, points, nx, ny);
-  check_cuda_built(A);
-#ifdef WITH_CUDA
-  if (A.is_cuda()) return velocity_cuda(A, points, n);
-#endif
-  return velocity_cpu(A, points, n);
+  return forward(Op::kVelocity, A, points, nx, ny);
 }
 
 std::vector<at::Tensor> velocity_backward(const at::Tensor& A,
                                           const at::Tensor& points,
                                           const at::Tensor& grad_out,
                                           int64_t nx, int64_t ny) {
-  const Sizes n = check_inputs(A, points, nx, ny);
-  check_grad(grad_out, A, n);
-  check_cuda_built(A);
-#ifdef WITH_CUDA
-  if (A.is_cuda()) return velocity_backward_cuda(A, points, grad_out, n);
-#endif
-  return velocity_backward_cpu(A, points, grad_out, n);
+  return backward(Op::kVelocity, A, points, grad_out, nx, ny);
 }
 
 at::Tensor integrate(const at::Tensor& A, const at::Tensor& points, int64_t nx,
                      int64_t ny) {
-  const Sizes n = check_inputs(A, points, nx, ny);
-  check_cuda_built(A);
-#ifdef WITH_CUDA
-  if (A.is_cuda()) return integrate_cuda(A, points, n);
-#endif
-  return integrate_cpu(A, points, n);
+  return forward(Op::kIntegrate, A, points, nx, ny);
 }
 
 std::vector<at::Tensor> integrate_backward(const at::Tensor& A,
                                            const at::Tensor& points,
                                            const at::Tensor& grad_out,
                                            int64_t nx, int64_t ny) {
-  const Sizes n = check_inputs(A, points, nx, ny);
-  check_grad(grad_out, A, n);
-  check_cuda_built(A);
-#ifdef WITH_CUDA
-  if (A.is_cuda()) return integrate_backward_cuda(A, points, grad_out, n);
-#endif
-  return integrate_backward_cpu(A, points, grad_out, n);
+  return backward(Op::kIntegrate, A, points, grad_out, nx, ny);
 }
 
-at::Tensor affine_expm(const at::Tensor& X) {
+at::Tensor expm(const at::Tensor& X) {
   check_expm_input(X);
-  return affine_expm_cpu(X);
+  return expm_cpu(X);
 }
 
-at::Tensor affine_expm_backward(const at::Tensor& X, const at::Tensor& grad_E) {
+at::Tensor expm_backward(const at::Tensor& X, const at::Tensor& grad_E) {
   check_expm_input(X);
   check_float_tensor(grad_E, "grad_E");
   check_like(grad_E, X, "grad_E");
   TORCH_CHECK_VALUE(grad_E.sizes() == X.sizes(), "grad_E must have the shape of X ",
               X.sizes(), ", got ", grad_E.sizes());
-  return affine_expm_backward_cpu(X, grad_E);
+  return expm_backward_cpu(X, grad_E);
 }
 
 bool has_cuda() {
