@@ -75,6 +75,22 @@ def run_with_grads(fn, A, points, weights):
     return out.detach(), A.grad, points.grad
 
 
+def assert_gradients_match(A, points, nc, weights, rtol):
+    """Gradients of the compiled path equal the reference's up to ``rtol``
+    times their largest entry."""
+    _, gA, gp = run_with_grads(
+        lambda A, p: function.compiled_integrate(A, p, nc), A, points, weights)
+    _, rA, rp = run_with_grads(lambda A, p: reference.integrate(A, p, nc),
+                               A, points, weights)
+    assert_close(gA, rA, atol=rtol * rA.abs().max().item())
+    assert_close(gp, rp, atol=rtol * rp.abs().max().item())
+
+
+def random_weights(shape, seed, device='cpu'):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, dtype=torch.float64, generator=g).to(device)
+
+
 # --------------------------------------------------------------------------
 # Building blocks
 # --------------------------------------------------------------------------
@@ -121,8 +137,7 @@ def test_velocity_matches_reference(device, shared):
     nc = (3, 2)
     A = random_A(nc, 4, 1.0).to(device)
     points = random_points(100, batch=() if shared else (4, )).to(device)
-    weights = torch.randn(4, 100, 2, dtype=torch.float64,
-                          generator=torch.Generator().manual_seed(2)).to(device)
+    weights = random_weights((4, 100, 2), 2, device)
     out, gA, gp = run_with_grads(
         lambda A, p: function.compiled_velocity(A, p, nc), A, points, weights)
     ref, rA, rp = run_with_grads(
@@ -173,8 +188,7 @@ def test_shared_points_equal_expanded_points(device):
     nc = (3, 3)
     A = random_A(nc, 3, 1.0).to(device)
     points = random_points(80).to(device)
-    weights = torch.randn(3, 80, 2, dtype=torch.float64,
-                          generator=torch.Generator().manual_seed(3)).to(device)
+    weights = random_weights((3, 80, 2), 3, device)
     fn = lambda A, p: function.compiled_integrate(A, p, nc)  # noqa: E731
     out, gA, gp = run_with_grads(fn, A, points, weights)
     out_t, gA_t, gp_t = run_with_grads(
@@ -241,14 +255,8 @@ def test_gradients_match_reference(device, zero_boundary):
     nc = (4, 3)
     A = random_A(nc, 3, 1.5, zero_boundary, seed=2).to(device)
     points = random_points(120, seed=3, batch=(3, )).to(device)
-    weights = torch.randn(3, 120, 2, dtype=torch.float64,
-                          generator=torch.Generator().manual_seed(4)).to(device)
-    _, gA, gp = run_with_grads(
-        lambda A, p: function.compiled_integrate(A, p, nc), A, points, weights)
-    _, rA, rp = run_with_grads(
-        lambda A, p: reference.integrate(A, p, nc), A, points, weights)
-    assert_close(gA, rA, atol=1e-9 * rA.abs().max().item())
-    assert_close(gp, rp, atol=1e-9 * rp.abs().max().item())
+    assert_gradients_match(A, points, nc, random_weights((3, 120, 2), 4, device),
+                           rtol=1e-9)
 
 
 @pytest.mark.parametrize('device', DEVICES)
@@ -257,39 +265,26 @@ def test_gradients_of_a_large_tessellation(device):
     nc = (20, 20)
     A = interpolated_A(nc, 2, 0.5, seed=5).to(device)
     points = random_points(40, seed=6).to(device)
-    weights = torch.randn(2, 40, 2, dtype=torch.float64,
-                          generator=torch.Generator().manual_seed(7)).to(device)
-    _, gA, gp = run_with_grads(
-        lambda A, p: function.compiled_integrate(A, p, nc), A, points, weights)
-    _, rA, rp = run_with_grads(
-        lambda A, p: reference.integrate(A, p, nc), A, points, weights)
-    assert_close(gA, rA, atol=1e-9 * rA.abs().max().item())
-    assert_close(gp, rp, atol=1e-9 * rp.abs().max().item())
+    assert_gradients_match(A, points, nc, random_weights((2, 40, 2), 7, device),
+                           rtol=1e-9)
 
 
 def test_gradients_match_reference_on_fixture(fixtures_dir):
     nc, A, points, _ = fixture_case(fixtures_dir, 'tess4')
-    weights = torch.randn(9, points.shape[0], 2, dtype=torch.float64,
-                          generator=torch.Generator().manual_seed(0))
-    _, gA, gp = run_with_grads(
-        lambda A, p: function.compiled_integrate(A, p, nc), A, points, weights)
-    _, rA, rp = run_with_grads(
-        lambda A, p: reference.integrate(A, p, nc), A, points, weights)
-    assert_close(gA, rA, atol=1e-10)
-    assert_close(gp, rp, atol=1e-10)
+    assert_gradients_match(A, points, nc,
+                           random_weights((9, points.shape[0], 2), 0), rtol=1e-11)
 
 
 def test_float32_gradients_match_reference_loosely():
     nc = (3, 3)
     A = random_A(nc, 2, 1.0, seed=4)
     points = random_points(60, seed=5)
-    weights = torch.randn(2, 60, 2, dtype=torch.float64,
-                          generator=torch.Generator().manual_seed(6))
+    weights = random_weights((2, 60, 2), 6)
+    _, rA, rp = run_with_grads(lambda A, p: reference.integrate(A, p, nc),
+                               A, points, weights)
     _, gA, gp = run_with_grads(
         lambda A, p: function.compiled_integrate(A, p, nc), A.float(),
         points.float(), weights.float())
-    _, rA, rp = run_with_grads(
-        lambda A, p: reference.integrate(A, p, nc), A, points, weights)
     assert gA.dtype == torch.float32 and gp.dtype == torch.float32
     assert_close(gA.double(), rA, atol=1e-4 * rA.abs().max().item())
     assert_close(gp.double(), rp, atol=1e-4 * rp.abs().max().item())
@@ -330,8 +325,7 @@ def test_cpu_backward_is_deterministic():
     nc = (4, 4)
     A = random_A(nc, 5, 1.5, seed=10)
     points = random_points(700, seed=11)
-    weights = torch.randn(5, 700, 2, dtype=torch.float64,
-                          generator=torch.Generator().manual_seed(12))
+    weights = random_weights((5, 700, 2), 12)
     fn = lambda A, p: function.compiled_integrate(A, p, nc)  # noqa: E731
     threads = torch.get_num_threads()
     try:

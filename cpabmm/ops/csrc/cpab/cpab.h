@@ -15,15 +15,6 @@
 
 namespace cpab {
 
-// Problem sizes shared by the implementations.
-struct Sizes {
-  int64_t T;          // number of transformations
-  int64_t P;          // points per transformation
-  int64_t nT;         // triangles
-  int64_t pt_stride;  // elements between transformations in `points` (0: shared)
-  int nx, ny;
-};
-
 // Entry points: check the arguments (ValueError), then dispatch by device.
 // The backward ones return {grad_A, grad_points}.
 at::Tensor velocity(const at::Tensor& A, const at::Tensor& points, int64_t nx,

@@ -69,13 +69,7 @@ template <Op op, typename scalar_t>
 void forward_kernel(const scalar_t* A, const scalar_t* pts, scalar_t* out,
                     const Sizes& n) {
   for_each_point(n, [&](int64_t t, int64_t p) {
-    const scalar_t* x = pts + t * n.pt_stride + 2 * p;
-    double o0, o1;
-    PointOp<op>::forward(A + t * n.nT * 6, static_cast<double>(x[0]),
-                         static_cast<double>(x[1]), n.nx, n.ny, o0, o1);
-    scalar_t* o = out + (t * n.P + p) * 2;
-    o[0] = static_cast<scalar_t>(o0);
-    o[1] = static_cast<scalar_t>(o1);
+    forward_point<op>(A, pts, out, n, t, p);
   });
 }
 
@@ -85,16 +79,7 @@ at::Tensor backward_kernel(const scalar_t* A, const scalar_t* pts,
                            const scalar_t* grad_out, scalar_t* grad_pts,
                            const Sizes& n) {
   return accumulate_grad_A(n, [&](int64_t t, int64_t p, auto& add) {
-    const scalar_t* x = pts + t * n.pt_stride + 2 * p;
-    const int64_t i = (t * n.P + p) * 2;
-    double gx, gy;
-    PointOp<op>::backward(A + t * n.nT * 6, static_cast<double>(x[0]),
-                          static_cast<double>(x[1]),
-                          static_cast<double>(grad_out[i]),
-                          static_cast<double>(grad_out[i + 1]), n.nx, n.ny,
-                          add, gx, gy);
-    grad_pts[i] = static_cast<scalar_t>(gx);
-    grad_pts[i + 1] = static_cast<scalar_t>(gy);
+    backward_point<op>(A, pts, grad_out, grad_pts, n, t, p, add);
   });
 }
 

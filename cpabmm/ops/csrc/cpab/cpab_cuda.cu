@@ -30,13 +30,7 @@ __global__ void forward_kernel(const scalar_t* __restrict__ A,
                                scalar_t* __restrict__ out, Sizes n) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= n.T * n.P) return;
-  const int64_t t = i / n.P, p = i % n.P;
-  const scalar_t* x = pts + t * n.pt_stride + 2 * p;
-  double o0, o1;
-  PointOp<op>::forward(A + t * n.nT * 6, static_cast<double>(x[0]),
-                       static_cast<double>(x[1]), n.nx, n.ny, o0, o1);
-  out[2 * i] = static_cast<scalar_t>(o0);
-  out[2 * i + 1] = static_cast<scalar_t>(o1);
+  forward_point<op>(A, pts, out, n, i / n.P, i % n.P);
 }
 
 // Accumulates into a gradient buffer of one transformation.
@@ -64,19 +58,7 @@ __global__ void backward_kernel(const scalar_t* __restrict__ A,
       __syncthreads();
     }
     AtomicAdd add{use_shared ? shared : grad_A + t * K};
-    if (p < n.P) {
-      const scalar_t* x = pts + t * n.pt_stride + 2 * p;
-      const int64_t i = 2 * (t * n.P + p);
-      const scalar_t* a = A + t * n.nT * 6;
-      double gx, gy;
-      PointOp<op>::backward(a, static_cast<double>(x[0]),
-                            static_cast<double>(x[1]),
-                            static_cast<double>(grad_out[i]),
-                            static_cast<double>(grad_out[i + 1]), n.nx, n.ny,
-                            add, gx, gy);
-      grad_pts[i] = static_cast<scalar_t>(gx);
-      grad_pts[i + 1] = static_cast<scalar_t>(gy);
-    }
+    if (p < n.P) backward_point<op>(A, pts, grad_out, grad_pts, n, t, p, add);
     if (use_shared) {
       __syncthreads();
       for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
