@@ -1,0 +1,4 @@
+"""Custom operators of cpabmm."""
+from .cpab import CPAB
+
+__all__ = ['CPAB']

@@ -1,0 +1,7 @@
+"""CPAB transformations: continuous piecewise-affine velocity fields on a
+triangulated [0, 1]^2 and their exact flows (usable on their own)."""
+from .cpab import CPAB
+from .prior import covariance_cpa
+from .tessellation import Tessellation
+
+__all__ = ['CPAB', 'Tessellation', 'covariance_cpa']

@@ -1,0 +1,286 @@
+"""The ``CPAB`` transformation: tessellation, basis, prior and the dispatcher
+between the compiled kernels and the PyTorch reference path."""
+import logging
+from functools import lru_cache
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.logging import print_log
+from torch import Tensor
+
+from . import reference
+from .prior import covariance_cpa, sample_gaussian
+from .tessellation import Tessellation
+
+BACKENDS = ('auto', 'torch', 'cpp', 'cuda')
+_HALF_TYPES = (torch.float16, torch.bfloat16)
+_fallback_warned = set()
+
+
+@lru_cache(maxsize=None)
+def _tessellation(nc: Tuple[int, int], zero_boundary: bool,
+                  volume_preservation: bool) -> Tessellation:
+    """One tessellation (and its basis) per configuration and process."""
+    return Tessellation(nc, zero_boundary, volume_preservation)
+
+
+def _compiled_ops(device: torch.device):
+    """The compiled op module if it is built for ``device``, else None."""
+    try:
+        from . import function
+    except ImportError:
+        return None
+    return function if function.compiled_available(device) else None
+
+
+class CPAB(torch.nn.Module):
+    """Continuous piecewise-affine based (CPAB) transformations of [0, 1]^2.
+
+    The domain is split into ``nx x ny`` cells of 4 triangles each; a theta
+    ``[d]`` defines a continuous piecewise-affine velocity field through an
+    orthonormal basis of the constraint null space, and the transformation is
+    the flow of that field at time 1, integrated exactly.
+
+    Args:
+        tess_size: cells ``(nx, ny)`` (an int means ``(n, n)``).
+        zero_boundary: zero normal velocity on the domain boundary, so the
+            domain maps onto itself. Points outside it then move with the
+            velocity of their nearest boundary point (parallel to the
+            boundary; corners are fixed). When False (default, as in CPABMM),
+            the boundary triangles' affine fields extend continuously outside.
+        volume_preservation: divergence-free fields (area preserving).
+        backend: ``'auto'`` (compiled kernels when built for the device, else
+            the PyTorch reference with one logged warning), or force
+            ``'torch'``, ``'cpp'`` or ``'cuda'``.
+        device: device of the basis buffer (inputs on other devices work too;
+            the basis is cast once per dtype and device and cached).
+        max_iterations: bound on crossings plus sub-steps per point in the
+            reference integrator.
+
+    Example:
+        >>> T = CPAB((4, 4))
+        >>> T.dim
+        58
+        >>> theta = T.sample_theta(2)
+        >>> T.transform(theta, torch.rand(10, 2)).shape
+        torch.Size([2, 10, 2])
+    """
+
+    basis: Tensor
+
+    def __init__(self, tess_size: Union[int, Sequence[int]] = (4, 4),
+                 zero_boundary: bool = False, volume_preservation: bool = False,
+                 backend: str = 'auto', device: Optional[torch.device] = None,
+                 max_iterations: int = reference.MAX_ITERATIONS):
+        super().__init__()
+        if isinstance(tess_size, int):
+            tess_size = (tess_size, tess_size)
+        if (not isinstance(tess_size, (tuple, list)) or len(tess_size) != 2
+                or not all(isinstance(n, int) and n >= 1 for n in tess_size)):
+            raise ValueError('tess_size must be two positive ints (nx, ny), '
+                             f'got {tess_size!r}')
+        if backend not in BACKENDS:
+            raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+        if not isinstance(max_iterations, int) or max_iterations < 1:
+            raise ValueError(f'max_iterations must be a positive int, got {max_iterations!r}')
+        self.nc = (int(tess_size[0]), int(tess_size[1]))
+        self.zero_boundary = bool(zero_boundary)
+        self.volume_preservation = bool(volume_preservation)
+        self.backend = backend
+        self.max_iterations = max_iterations
+        self.tessellation = _tessellation(self.nc, self.zero_boundary,
+                                          self.volume_preservation)
+        self.register_buffer(
+            'basis', torch.from_numpy(self.tessellation.basis).to(device), persistent=False)
+        self._cast: Dict[Tuple[torch.dtype, torch.device], Tensor] = {}
+
+    # ------------------------------------------------------------------
+    # Properties
+    # ------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        """Dimension ``d`` of theta."""
+        return self.basis.shape[1]
+
+    @property
+    def num_triangles(self) -> int:
+        return self.tessellation.num_triangles
+
+    def extra_repr(self) -> str:
+        return (f'tess_size={self.nc}, zero_boundary={self.zero_boundary}, '
+                f'volume_preservation={self.volume_preservation}, '
+                f'dim={self.dim}, backend={self.backend!r}')
+
+    def _apply(self, fn, recurse=True):
+        """Module moves keep the basis in float64 and drop the casts."""
+        super()._apply(fn, recurse)
+        self.basis = self.basis.to(torch.float64)
+        self._cast = {}
+        return self
+
+    def basis_as(self, dtype: torch.dtype, device: torch.device) -> Tensor:
+        """The basis cast to ``dtype`` on ``device`` (cached)."""
+        key = (dtype, torch.device(device))
+        if key not in self._cast:
+            self._cast[key] = self.basis.to(device=device, dtype=dtype)
+        return self._cast[key]
+
+    # ------------------------------------------------------------------
+    # Parameters
+    # ------------------------------------------------------------------
+    def theta_to_A(self, theta: Tensor) -> Tensor:
+        """Per-triangle matrices ``[T, nT, 2, 3]`` of ``theta [T, d]``."""
+        B = self.basis_as(theta.dtype, theta.device)
+        return (theta @ B.T).view(theta.shape[0], self.num_triangles, 2, 3)
+
+    def identity(self, n: int = 1, dtype: torch.dtype = torch.float32,
+                 device: Optional[torch.device] = None) -> Tensor:
+        """``[n, d]`` zeros: the identity transformation."""
+        return torch.zeros(n, self.dim, dtype=dtype, device=device)
+
+    def covariance(self, length_scale: float = 0.1,
+                   output_variance: float = 1.0) -> Tensor:
+        """``[d, d]`` smoothness-prior covariance of theta (float64), libcpab's
+        ``covariance_cpa`` (see :mod:`.prior`)."""
+        cov = covariance_cpa(self.tessellation.centroids, self.tessellation.basis,
+                             length_scale, output_variance)
+        return torch.from_numpy(cov).to(self.basis.device)
+
+    def sample_theta(self, n: int = 1, length_scale: float = 0.1,
+                     output_variance: float = 1.0,
+                     generator: Optional[torch.Generator] = None,
+                     dtype: torch.dtype = torch.float32,
+                     device: Optional[torch.device] = None) -> Tensor:
+        """``[n, d]`` thetas drawn from the smoothness prior."""
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f'n must be a non-negative int, got {n!r}')
+        cov = covariance_cpa(self.tessellation.centroids, self.tessellation.basis,
+                             length_scale, output_variance)
+        return sample_gaussian(n, cov, generator, dtype,
+                               self.basis.device if device is None else device)
+
+    # ------------------------------------------------------------------
+    # Input checks and dispatch
+    # ------------------------------------------------------------------
+    def _check(self, theta: Tensor, points: Tensor) -> torch.dtype:
+        """Validate inputs; return the compute dtype."""
+        if not isinstance(theta, Tensor):
+            raise ValueError(f'theta must be a torch.Tensor [T, {self.dim}], '
+                             f'got {type(theta).__name__}')
+        if not isinstance(points, Tensor):
+            raise ValueError('points must be a torch.Tensor [P, 2] or [T, P, 2], '
+                             f'got {type(points).__name__}')
+        for name, value in (('theta', theta), ('points', points)):
+            if not value.is_floating_point():
+                raise ValueError(f'{name} must be a floating-point tensor '
+                                 f'(float16/bfloat16/float32/float64), got {value.dtype}')
+        if theta.dim() != 2 or theta.shape[1] != self.dim:
+            raise ValueError(f'theta must have shape [T, {self.dim}], '
+                             f'got {list(theta.shape)}')
+        if not (points.dim() == 2 or (points.dim() == 3 and points.shape[0] == theta.shape[0])) \
+                or points.shape[-1] != 2:
+            raise ValueError(f'points must have shape [P, 2] or [T={theta.shape[0]}, P, 2] '
+                             f'(x first), got {list(points.shape)}')
+        if theta.device != points.device:
+            raise ValueError(f'theta is on {theta.device} but points are on '
+                             f'{points.device}; move both to one device')
+        if not bool(torch.isfinite(theta).all()):
+            raise ValueError('theta has non-finite values (nan or inf)')
+        if not bool(torch.isfinite(points).all()):
+            raise ValueError('points have non-finite values (nan or inf)')
+        dtype = torch.promote_types(theta.dtype, points.dtype)
+        return torch.float32 if dtype in _HALF_TYPES else dtype
+
+    def _ops(self, device: torch.device) -> Tuple[Callable, Callable]:
+        """``(velocity, integrate)`` functions of the backend for ``device``."""
+        if self.backend == 'torch':
+            return reference.velocity, self._reference_integrate
+        if self.backend != 'auto':
+            wanted = 'cpu' if self.backend == 'cpp' else 'cuda'
+            if device.type != wanted:
+                raise ValueError(f"backend={self.backend!r} needs {wanted} tensors, "
+                                 f'got tensors on {device}')
+        ops = _compiled_ops(device)
+        if ops is not None:
+            return ops.compiled_velocity, ops.compiled_integrate
+        if self.backend != 'auto':
+            raise RuntimeError(f'backend={self.backend!r}: the compiled CPAB ops are not '
+                               'built for this device; install with '
+                               '`pip install --no-build-isolation -e .` or use '
+                               "backend='auto' or 'torch'")
+        if device.type not in _fallback_warned:
+            _fallback_warned.add(device.type)
+            print_log(f'compiled CPAB ops are not available on {device.type}; using the '
+                      'PyTorch reference integrator (slower)', logger='current',
+                      level=logging.WARNING)
+        return reference.velocity, self._reference_integrate
+
+    def _reference_integrate(self, A: Tensor, points: Tensor, nc) -> Tensor:
+        out, stats = reference.integrate(A, points, nc, self.max_iterations,
+                                         return_stats=True)
+        if stats['unfinished']:
+            print_log(f"CPAB integration: {stats['unfinished']} trajectories did not "
+                      f'reach time 1 (max_iterations={self.max_iterations} reached, or '
+                      'the positions overflowed: theta is far too large)',
+                      logger='current', level=logging.WARNING)
+        return out
+
+    def _apply_field(self, op: str, theta: Tensor, points: Tensor) -> Tensor:
+        dtype = self._check(theta, points)
+        out_dtype = torch.promote_types(theta.dtype, points.dtype)
+        theta_c, points_c = theta.to(dtype), points.to(dtype)
+        velocity_fn, integrate_fn = self._ops(theta.device)
+        with torch.autocast(theta.device.type, enabled=False):   # keep dtype
+            A = self.theta_to_A(theta_c)
+            if self.zero_boundary:
+                # outside the domain: the field of the nearest boundary point
+                inside = points_c.clamp(0.0, 1.0)
+                if op == 'velocity':
+                    out = velocity_fn(A, inside, self.nc)
+                else:
+                    out = integrate_fn(A, inside, self.nc) + (points_c - inside)
+            elif op == 'velocity':
+                out = velocity_fn(A, points_c, self.nc)
+            else:
+                out = integrate_fn(A, points_c, self.nc)
+        return out.to(out_dtype)
+
+    # ------------------------------------------------------------------
+    # Public operations
+    # ------------------------------------------------------------------
+    def velocity(self, theta: Tensor, points: Tensor) -> Tensor:
+        """Velocity ``[T, P, 2]`` of each theta's field at ``points``
+        (``[P, 2]`` shared or ``[T, P, 2]``, x first)."""
+        return self._apply_field('velocity', theta, points)
+
+    def transform(self, theta: Tensor, points: Tensor) -> Tensor:
+        """The flow at time 1 of each theta's field: ``[T, P, 2]``.
+
+        Differentiable with respect to ``theta`` and ``points``.
+        float16/bfloat16 inputs are computed in float32 and returned in
+        their dtype.
+        """
+        return self._apply_field('transform', theta, points)
+
+    def uniform_grid(self, size: Sequence[int], dtype: torch.dtype = torch.float32,
+                     device: Optional[torch.device] = None) -> Tensor:
+        """``[h * w, 2]`` points of a uniform ``h x w`` grid over [0, 1]^2
+        (row-major, x first, both corners included)."""
+        if (not isinstance(size, (tuple, list)) or len(size) != 2
+                or not all(isinstance(n, int) and n >= 1 for n in size)):
+            raise ValueError(f'size must be two positive ints (h, w), got {size!r}')
+        h, w = size
+        ys = torch.linspace(0, 1, h, dtype=dtype, device=device)
+        xs = torch.linspace(0, 1, w, dtype=dtype, device=device)
+        gy, gx = torch.meshgrid(ys, xs, indexing='ij')
+        return torch.stack([gx, gy], -1).view(h * w, 2)
+
+    def transform_grid(self, theta: Tensor, size: Sequence[int]) -> Tensor:
+        """Transformed uniform grid ``[T, h, w, 2]`` (``out[t, i, j]`` is where
+        grid point ``(x_j, y_i)`` goes); the grid is built once and shared."""
+        if not isinstance(theta, Tensor):
+            raise ValueError(f'theta must be a torch.Tensor [T, {self.dim}], '
+                             f'got {type(theta).__name__}')
+        dtype = theta.dtype if theta.is_floating_point() else torch.float32
+        grid = self.uniform_grid(size, dtype=dtype, device=theta.device)
+        return self.transform(theta, grid).view(theta.shape[0], size[0], size[1], 2)
