@@ -11,7 +11,8 @@
 // s4 = +1 for bottom/right, -1 for top/left; s5 = +1 for bottom/left, -1 for
 // right/top; inactive constraints are -inf.
 //
-// Iteration (state x, t; at most kMaxIterations, while t < 1):
+// Iteration (state x, t; at most kMaxIterations, while t < 1 and x is
+// finite):
 //  1. R = locate(x); H = min(1 - t, kRho / (|h| + sqrt|delta|)) for R's
 //     field v = L x + c (h = tr L / 2, delta = ((L00 - L11) / 2)^2 + L01 L10),
 //     so each rate g_j' has at most one zero in the sub-step.
@@ -280,12 +281,21 @@ CPAB_HD Event step(const scalar_t* a, int nx, int ny, State& st) {
   return e;
 }
 
+// Whether the integration goes on after an iteration: time is left, and the
+// trajectory has not overflowed (absurd fields stop where they are).
+CPAB_HD bool running(const State& st) {
+  return st.t < 1.0 && st.x - st.x == 0.0 && st.y - st.y == 0.0;
+}
+
 // The flow at time 1 of (x, y).
 template <typename scalar_t>
 CPAB_HD void point_integrate(const scalar_t* a, double x, double y, int nx,
                              int ny, double& out_x, double& out_y) {
   State st = {x, y, 0.0};
-  for (int it = 0; it < kMaxIterations && st.t < 1.0; ++it) step(a, nx, ny, st);
+  for (int it = 0; it < kMaxIterations; ++it) {
+    step(a, nx, ny, st);
+    if (!running(st)) break;
+  }
   out_x = st.x;
   out_y = st.y;
 }
@@ -338,9 +348,11 @@ CPAB_HD void point_integrate_backward(const scalar_t* a, double x, double y,
   Event buf[kBlock];
   State st = {x, y, 0.0};
   int n = 0;
-  for (; n < kMaxIterations && st.t < 1.0; ++n) {
+  while (n < kMaxIterations) {
     if (n % kBlock == 0) starts[n / kBlock] = st;
     buf[n % kBlock] = step(a, nx, ny, st);
+    ++n;
+    if (!running(st)) break;
   }
   // buf holds the last block; earlier blocks are replayed from their start.
   double l0 = g0, l1 = g1;
