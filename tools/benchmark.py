@@ -12,7 +12,7 @@ import argparse
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, List
 
 import torch
 
@@ -40,64 +40,51 @@ def timed(fn: Callable[[], None], repeat: int, device: torch.device,
 # --------------------------------------------------------------------------
 # cpab: the CPAB transformation of a training step's sampling grids
 # --------------------------------------------------------------------------
-def cpab_workload(args: argparse.Namespace, device: torch.device,
-                  dtype: torch.dtype):
-    """Basis, thetas and the shared grid of the training-sized workload."""
-    from cpabmm.ops.cpab.tessellation import Tessellation
-
-    nc = (args.tess, args.tess)
-    basis = torch.from_numpy(Tessellation(nc).basis).to(device, dtype)
-    g = torch.Generator().manual_seed(0)
-    theta = torch.randn(args.samples * args.transforms, basis.shape[1],
-                        generator=g, dtype=torch.float64) * args.theta_std
-    axis = torch.linspace(0, 1, args.grid, dtype=dtype, device=device)
-    ys, xs = torch.meshgrid(axis, axis, indexing='ij')
-    grid = torch.stack([xs, ys], -1).reshape(-1, 2)
-    return nc, basis, theta.to(device, dtype), grid
-
-
-def cpab_step(integrate: Callable, nc, basis: torch.Tensor, theta: torch.Tensor,
-              grid: torch.Tensor) -> Callable[[], None]:
-    """Forward and backward of ``sum(T_theta(grid))`` w.r.t. theta."""
+def cpab_step(cpab, theta: torch.Tensor, grid_size: int) -> Callable[[], None]:
+    """Forward and backward (w.r.t. theta) of the transformed grid."""
 
     def step():
         th = theta.detach().requires_grad_()
-        A = (th @ basis.T).reshape(th.shape[0], -1, 2, 3)
-        integrate(A, grid, nc).sum().backward()
+        cpab.transform_grid(th, (grid_size, grid_size)).sum().backward()
 
     return step
 
 
 def run_cpab(args: argparse.Namespace) -> None:
-    from cpabmm.ops.cpab import function, reference
+    from cpabmm.ops.cpab import CPAB
+    from cpabmm.ops.cpab.function import compiled_available
 
-    dtype = torch.float32
+    n = args.samples * args.transforms
+    print(f'CPAB transform_grid, forward + backward: {args.samples} samples x '
+          f'{args.transforms} transformations x {args.grid}x{args.grid} grid, '
+          f'{args.tess}x{args.tess} cells, prior thetas (output variance '
+          f'{args.output_variance}), float32, {torch.get_num_threads()} CPU '
+          'threads')
     devices = [torch.device('cpu')]
     if torch.cuda.is_available():
         devices.append(torch.device('cuda'))
-    print(f'CPAB transform, forward + backward: {args.samples} samples x '
-          f'{args.transforms} transformations x {args.grid}x{args.grid} grid, '
-          f'{args.tess}x{args.tess} cells, theta std {args.theta_std}, '
-          f'{dtype}, {torch.get_num_threads()} CPU threads')
     for device in devices:
-        nc, basis, theta, grid = cpab_workload(args, device, dtype)
-        backends: Dict[str, Callable] = {'torch': reference.integrate}
-        if function.compiled_available(device):
-            name = 'cpp' if device.type == 'cpu' else 'cuda'
-            backends[name] = function.compiled_integrate
+        compiled = 'cpp' if device.type == 'cpu' else 'cuda'
+        backends = ['torch']
+        if compiled_available(device):
+            backends.append(compiled)
         else:
-            print(f'  {device}: compiled op not available (build it with '
-                  '`python setup.py build_ext --inplace`)')
+            print(f'  {device.type}: the compiled op is not built (python '
+                  'setup.py build_ext --inplace)')
         rows: List[tuple] = []
-        for name, integrate in backends.items():
-            slow = name == 'torch' and device.type == 'cpu'  # nothing to warm
-            seconds = timed(cpab_step(integrate, nc, basis, theta, grid),
+        for backend in backends:
+            cpab = CPAB((args.tess, args.tess), backend=backend).to(device)
+            theta = cpab.sample_theta(
+                n, output_variance=args.output_variance, device=device,
+                generator=torch.Generator().manual_seed(0))
+            slow = backend == 'torch' and device.type == 'cpu'  # nothing to warm
+            seconds = timed(cpab_step(cpab, theta, args.grid),
                             args.reference_repeat if slow else args.repeat,
                             device, warmup=not slow)
-            rows.append((name, seconds))
+            rows.append((backend, seconds))
         base = rows[0][1]
-        for name, seconds in rows:
-            print(f'  {device.type:5s} {name:6s} {seconds * 1e3:10.1f} ms   '
+        for backend, seconds in rows:
+            print(f'  {device.type:5s} {backend:6s} {seconds * 1e3:10.1f} ms   '
                   f'{base / seconds:7.1f}x vs torch')
 
 
@@ -107,12 +94,12 @@ def add_cpab_parser(subparsers) -> None:
     p.add_argument('--samples', type=int, default=8)
     p.add_argument('--transforms', type=int, default=11)
     p.add_argument('--grid', type=int, default=64, help='grid side')
-    p.add_argument('--theta-std', type=float, default=1.0,
-                   help='standard deviation of the random thetas')
+    p.add_argument('--output-variance', type=float, default=1.0,
+                   help='of the smoothness prior the thetas are drawn from')
     p.add_argument('--repeat', type=int, default=3,
                    help='timed runs of the compiled backends (median)')
     p.add_argument('--reference-repeat', type=int, default=1,
-                   help='timed runs of the (slow) reference backend')
+                   help='timed runs of the reference backend on the CPU')
     p.set_defaults(run=run_cpab)
 
 
