@@ -110,12 +110,20 @@ def homogeneous(X):
     return torch.cat([X, torch.zeros_like(X[:, :1])], 1)
 
 
-def test_affine_expm_matches_matrix_exp():
-    X = affine_cases()
-    expected = torch.linalg.matrix_exp(homogeneous(X))[:, :2]
-    E = load_ext().affine_expm(X)
-    scale = expected.abs().amax((1, 2), keepdim=True)
-    assert_close(E / scale, expected / scale, atol=1e-14)
+def test_affine_flow_matches_matrix_exp():
+    """x(s) = expm(s [[A], [0 0 0]]) [x0; 1] for fields of every kind, with
+    s at the largest spectral radius of s L the kernels use (1.5)."""
+    A = affine_cases()
+    L = A[:, :, :2]
+    radius = torch.linalg.eigvals(L).abs().amax(1).clamp(min=1e-3)
+    s = 1.5 / radius * torch.linspace(0.1, 1.0, A.shape[0], dtype=torch.float64)
+    x0 = torch.randn(A.shape[0], 2, dtype=torch.float64,
+                     generator=torch.Generator().manual_seed(2))
+    E = torch.linalg.matrix_exp(homogeneous(A * s[:, None, None]))
+    expected = (E[:, :2, :2] @ x0[..., None])[..., 0] + E[:, :2, 2]
+    out = load_ext().affine_flow(A, s, x0)
+    scale = expected.abs().amax(1, keepdim=True) + 1
+    assert_close(out / scale, expected / scale, atol=1e-14)
 
 
 def test_affine_expm_gradient_matches_autograd():

@@ -20,10 +20,11 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         "Gradients of the CPAB transformation: [grad_A, grad_points]",
         py::arg("A"), py::arg("points"), py::arg("grad_out"), py::arg("nx"),
         py::arg("ny"));
-  m.def("affine_expm", &cpab::expm,
-        "expm of [[X], [0 0 0]] for X [N, 2, 3], top two rows (CPU)",
-        py::arg("X"));
+  m.def("affine_flow", &cpab::affine_flow,
+        "Flow of affine fields A [N, 2, 3] for times s [N] from x [N, 2] "
+        "(spectral radius of s L <= 1.5; CPU)",
+        py::arg("A"), py::arg("s"), py::arg("x"));
   m.def("affine_expm_backward", &cpab::expm_backward,
-        "Gradient of affine_expm with respect to X (CPU)", py::arg("X"),
-        py::arg("grad_E"));
+        "Gradient of <grad_E, expm([[X], [0 0 0]])[:2]> w.r.t. X (CPU)",
+        py::arg("X"), py::arg("grad_E"));
 }

@@ -29,9 +29,12 @@ std::vector<at::Tensor> integrate_backward(const at::Tensor& A,
                                            const at::Tensor& points,
                                            const at::Tensor& grad_out,
                                            int64_t nx, int64_t ny);
-// The affine exponential and its gradient on their own (X [N, 2, 3], CPU),
-// so that the kernels' building blocks can be tested in isolation.
-at::Tensor expm(const at::Tensor& X);
+// The kernels' building blocks on their own (CPU), for tests: the flow of
+// affine fields A [N, 2, 3] for times s [N] (spectral radius of s L <= 1.5)
+// from points x [N, 2], and the gradient of <grad_E, expm([[X], [0 0 0]])>
+// (top two rows) with respect to X [N, 2, 3].
+at::Tensor affine_flow(const at::Tensor& A, const at::Tensor& s,
+                       const at::Tensor& x);
 at::Tensor expm_backward(const at::Tensor& X, const at::Tensor& grad_E);
 bool has_cuda();
 
@@ -42,7 +45,8 @@ std::vector<at::Tensor> backward_cpu(Op op, const at::Tensor& A,
                                      const at::Tensor& points,
                                      const at::Tensor& grad_out,
                                      const Sizes& n);
-at::Tensor expm_cpu(const at::Tensor& X);
+at::Tensor affine_flow_cpu(const at::Tensor& A, const at::Tensor& s,
+                           const at::Tensor& x);
 at::Tensor expm_backward_cpu(const at::Tensor& X,
                                     const at::Tensor& grad_E);
 #ifdef WITH_CUDA

@@ -1,6 +1,6 @@
-// Small fixed-size linear algebra for 2-D affine maps, usable on host and
-// device: products, the matrix exponential of an affine velocity field and
-// the adjoint of its Frechet derivative.
+// Small fixed-size linear algebra for 2-D affine fields, usable on host and
+// device: the exact flow of an affine velocity field, and the adjoint of the
+// Frechet derivative of its matrix exponential.
 //
 // A 2-D affine field v(x) = A [x; 1] is stored as the 6 numbers of the 2x3
 // matrix A (row-major).  Its homogeneous form Abar = [[A], [0 0 0]] is a 3x3
@@ -22,27 +22,40 @@
 
 namespace cpab {
 
-// Taylor degree of the scaled exponential: with the scaled linear part of
-// norm <= 1/2 the truncation error (0.5^15 / 15!) is below double rounding.
+// Taylor degree of the scaled exponential in affine_expm_adjoint: with the
+// scaled linear part of norm <= 1/2 the truncation error (0.5^15 / 15!) is
+// below double rounding.
 constexpr int kTaylorDegree = 14;
+// Spectral radius of s L up to which AffineFlow is exact, and the number of
+// Taylor terms that makes it so (1.5^21 / 22! < 5e-17).
+constexpr double kFlowRadius = 1.5;
+constexpr int kPhiTerms = 21;
 
-CPAB_HD void affine_identity(double e[6]) {
-  e[0] = 1.0; e[1] = 0.0; e[2] = 0.0;
-  e[3] = 0.0; e[4] = 1.0; e[5] = 0.0;
-}
+// 1 / n!, a compile-time constant.
+template <int n>
+struct InvFactorial {
+  static constexpr double value = InvFactorial<n - 1>::value / n;
+};
+template <>
+struct InvFactorial<0> {
+  static constexpr double value = 1.0;
+};
 
-// r = p * q for a 2x3 p (either kind) and an affine map q (last row 0 0 1):
-// the translation of q picks up p's own translation column.  r may alias.
-CPAB_HD void affine_compose(const double p[6], const double q[6], double r[6]) {
-  const double r0 = p[0] * q[0] + p[1] * q[3];
-  const double r1 = p[0] * q[1] + p[1] * q[4];
-  const double r2 = p[0] * q[2] + p[1] * q[5] + p[2];
-  const double r3 = p[3] * q[0] + p[4] * q[3];
-  const double r4 = p[3] * q[1] + p[4] * q[4];
-  const double r5 = p[3] * q[2] + p[4] * q[5] + p[5];
-  r[0] = r0; r[1] = r1; r[2] = r2;
-  r[3] = r3; r[4] = r4; r[5] = r5;
-}
+// Horner steps k, k - 1, ..., 0 of phi1's series in the algebra of AffineFlow
+// (unrolled at compile time, so that every coefficient is a constant).
+template <int k>
+struct PhiHorner {
+  static CPAB_HD void run(double a, double q, double& u, double& w) {
+    const double u_next = InvFactorial<k + 1>::value + a * u + q * w;
+    w = u + a * w;
+    u = u_next;
+    PhiHorner<k - 1>::run(a, q, u, w);
+  }
+};
+template <>
+struct PhiHorner<-1> {
+  static CPAB_HD void run(double, double, double&, double&) {}
+};
 
 // y = A [x; 1].
 CPAB_HD void affine_apply(const double a[6], double x0, double x1, double& y0,
@@ -50,6 +63,41 @@ CPAB_HD void affine_apply(const double a[6], double x0, double x1, double& y0,
   y0 = a[0] * x0 + a[1] * x1 + a[2];
   y1 = a[3] * x0 + a[4] * x1 + a[5];
 }
+
+// The exact flow of the affine field v = L x + c (A = [L | c]) from one start
+// point x0, for times s with spectral radius of s L at most kFlowRadius:
+//   x(s) = x0 + s phi1(s L) v0,  v0 = L x0 + c,  phi1(z) = (e^z - 1) / z.
+// With L = h I + N (h = tr L / 2, N^2 = delta I), phi1(s L) = f0 I + f1 s N
+// where (f0, f1) is Horner's rule on phi1's Taylor series in the algebra
+// u I + w (s N), (s N)^2 = s^2 delta I: no branches, and singular,
+// nilpotent, rotating and expanding fields alike.
+struct AffineFlow {
+  double x0, y0;  // start point
+  double v0, v1;  // its velocity
+  double n0, n1;  // N v0
+  double h, delta;
+
+  CPAB_HD AffineFlow(const double m[6], double x, double y) : x0(x), y0(y) {
+    h = 0.5 * (m[0] + m[4]);
+    const double half_diff = 0.5 * (m[0] - m[4]);
+    delta = half_diff * half_diff + m[1] * m[3];
+    affine_apply(m, x, y, v0, v1);
+    n0 = m[0] * v0 + m[1] * v1 - h * v0;
+    n1 = m[3] * v0 + m[4] * v1 - h * v1;
+  }
+
+  // |h| + sqrt|delta|: the spectral radius bound of L.
+  CPAB_HD double rate() const { return fabs(h) + sqrt(fabs(delta)); }
+
+  CPAB_HD void at(double s, double& x, double& y) const {
+    const double a = s * h, q = s * s * delta;
+    double u = InvFactorial<kPhiTerms>::value, w = 0.0;
+    PhiHorner<kPhiTerms - 2>::run(a, q, u, w);
+    const double su = s * u, ssw = s * s * w;
+    x = x0 + su * v0 + ssw * n0;
+    y = y0 + su * v1 + ssw * n1;
+  }
+};
 
 // Infinity norm of the linear (2x2) part; the translation does not affect
 // the convergence of the Taylor series of the affine exponential.
@@ -68,26 +116,6 @@ CPAB_HD int scaling_power(double norm) {
     ++j;
   }
   return j;
-}
-
-// E = expm(s * Abar) as an affine map: scaling and squaring with a Taylor
-// polynomial evaluated by Horner's rule.
-CPAB_HD void affine_expm(const double a[6], double s, double e[6]) {
-  double x[6];
-  for (int i = 0; i < 6; ++i) x[i] = s * a[i];
-  const int j = scaling_power(linear_norm(x));
-  const double scale = ldexp(1.0, -j);
-  for (int i = 0; i < 6; ++i) x[i] *= scale;
-  affine_identity(e);
-  for (int k = kTaylorDegree; k >= 1; --k) {
-    double xe[6];
-    affine_compose(x, e, xe);  // Abar * E: a zero last row
-    const double inv_k = 1.0 / k;
-    for (int i = 0; i < 6; ++i) e[i] = xe[i] * inv_k;
-    e[0] += 1.0;
-    e[4] += 1.0;
-  }
-  for (int i = 0; i < j; ++i) affine_compose(e, e, e);
 }
 
 // r = p * q for row-major 3x3 matrices; r may alias.

@@ -134,21 +134,27 @@ std::vector<at::Tensor> backward_cpu(Op op, const at::Tensor& A,
   return {grad_A.to(A.scalar_type()).view(A.sizes()), grad_pts};
 }
 
-at::Tensor expm_cpu(const at::Tensor& X) {
-  at::Tensor E = at::empty_like(X);
-  AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "expm_cpu", [&] {
-    const scalar_t* x = X.data_ptr<scalar_t>();
-    scalar_t* e = E.data_ptr<scalar_t>();
-    at::parallel_for(0, X.size(0), kGrain, [&](int64_t begin, int64_t end) {
+at::Tensor affine_flow_cpu(const at::Tensor& A, const at::Tensor& s,
+                           const at::Tensor& x) {
+  at::Tensor out = at::empty_like(x);
+  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "affine_flow_cpu", [&] {
+    const scalar_t* a = A.data_ptr<scalar_t>();
+    const scalar_t* ts = s.data_ptr<scalar_t>();
+    const scalar_t* xs = x.data_ptr<scalar_t>();
+    scalar_t* o = out.data_ptr<scalar_t>();
+    at::parallel_for(0, A.size(0), kGrain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
-        double a[6], r[6];
-        for (int k = 0; k < 6; ++k) a[k] = static_cast<double>(x[6 * i + k]);
-        affine_expm(a, 1.0, r);
-        for (int k = 0; k < 6; ++k) e[6 * i + k] = static_cast<scalar_t>(r[k]);
+        double m[6], y0, y1;
+        load_affine(a + 6 * i, 0, m);
+        const AffineFlow flow(m, static_cast<double>(xs[2 * i]),
+                              static_cast<double>(xs[2 * i + 1]));
+        flow.at(static_cast<double>(ts[i]), y0, y1);
+        o[2 * i] = static_cast<scalar_t>(y0);
+        o[2 * i + 1] = static_cast<scalar_t>(y1);
       }
     });
   });
-  return E;
+  return out;
 }
 
 at::Tensor expm_backward_cpu(const at::Tensor& X,

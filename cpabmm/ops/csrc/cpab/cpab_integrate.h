@@ -13,7 +13,7 @@
 //
 // Iteration (state x, t; at most kMaxIterations, while t < 1 and x is
 // finite):
-//  1. R = locate(x); H = min(1 - t, kRho / (|h| + sqrt|delta|)) for R's
+//  1. R = locate(x); H = min(1 - t, 1.5 / (|h| + sqrt|delta|)) for R's
 //     field v = L x + c (h = tr L / 2, delta = ((L00 - L11) / 2)^2 + L01 L10),
 //     so each rate g_j' has at most one zero in the sub-step.
 //  2. x(H) by the exact flow; hi = H if max_j g_j(x(H)) > 0.  A constraint
@@ -44,8 +44,6 @@
 
 namespace cpab {
 
-// Bound on the spectral radius of s L in one sub-step.
-constexpr double kRho = 1.5;
 constexpr int kNewtonSteps = 16;
 constexpr int kMaxIterations = 256;
 // Newton's target level of the exit (local cell units) and the floor of
@@ -56,29 +54,9 @@ constexpr double kDenFloor = 1e-12;
 constexpr int kBlock = 32;
 constexpr int kNumBlocks = (kMaxIterations + kBlock - 1) / kBlock;
 
-// An affine field with the quantities the sub-step size needs.
-struct Field {
-  double m[6];  // [L00 L01 c0; L10 L11 c1]
-  double max_step;  // kRho / (|h| + sqrt|delta|), inf for L = 0
-};
-
 template <typename scalar_t>
-CPAB_HD Field load_field(const scalar_t* a, int row) {
-  Field f;
-  for (int i = 0; i < 6; ++i) f.m[i] = static_cast<double>(a[6 * row + i]);
-  const double h = 0.5 * (f.m[0] + f.m[4]);
-  const double half_diff = 0.5 * (f.m[0] - f.m[4]);
-  const double delta = half_diff * half_diff + f.m[1] * f.m[3];
-  f.max_step = kRho / (fabs(h) + sqrt(fabs(delta)));
-  return f;
-}
-
-// x(s) = expm(s Abar) [x0; 1].
-CPAB_HD void flow(const double m[6], double s, double x0, double y0,
-                  double& x, double& y) {
-  double e[6];
-  affine_expm(m, s, e);
-  affine_apply(e, x0, y0, x, y);
+CPAB_HD void load_affine(const scalar_t* a, int row, double m[6]) {
+  for (int i = 0; i < 6; ++i) m[i] = static_cast<double>(a[6 * row + i]);
 }
 
 // The constraints of one region.
@@ -156,29 +134,22 @@ CPAB_HD double atanhc(double z) {
 // if there is none.  g_j'(s) = e^{hs} (C(s) alpha + S(s) beta) with
 // alpha = g_j'(0), beta = grad g_j . N v0 (N = L - h I), so its zero is
 // s_m = u atanhc(delta u^2), u = -alpha / beta.
-CPAB_HD bool graze(const Field& f, const Region& r, double x0, double y0,
+CPAB_HD bool graze(const double m[6], const AffineFlow& fl, const Region& r,
                    double H, const double g_end[6], double ex, double ey,
                    int nx, int ny, double& hi, double& hx, double& hy) {
-  const double* m = f.m;
-  double v0, v1, ve0, ve1, lv0, lv1;
-  affine_apply(m, x0, y0, v0, v1);
+  double ve0, ve1;
   affine_apply(m, ex, ey, ve0, ve1);
-  const double h = 0.5 * (m[0] + m[4]);
-  const double half_diff = 0.5 * (m[0] - m[4]);
-  const double delta = half_diff * half_diff + m[1] * m[3];
-  lv0 = m[0] * v0 + m[1] * v1 - h * v0;  // N v0
-  lv1 = m[3] * v0 + m[4] * v1 - h * v1;
   bool found = false;
   for (int j = 0; j < 6; ++j) {
-    const double alpha = r.rate(j, v0, v1, nx, ny);
+    const double alpha = r.rate(j, fl.v0, fl.v1, nx, ny);
     if (!(g_end[j] <= 0.0 && alpha > 0.0 && r.rate(j, ve0, ve1, nx, ny) < 0.0))
       continue;
-    const double u = -alpha / r.rate(j, lv0, lv1, nx, ny);
-    double s = u * atanhc(delta * u * u);
+    const double u = -alpha / r.rate(j, fl.n0, fl.n1, nx, ny);
+    double s = u * atanhc(fl.delta * u * u);
     if (s < 0.0) s = 0.0;  // comparisons keep NaN, as the reference does
     if (s > H) s = H;
     double xs, ys, g[6];
-    flow(m, s, x0, y0, xs, ys);
+    fl.at(s, xs, ys);
     r.values(xs, ys, nx, ny, g);
     if (g[j] > 0.0 && (!found || s < hi)) {
       found = true;
@@ -192,13 +163,14 @@ CPAB_HD bool graze(const Field& f, const Region& r, double x0, double y0,
 
 // Exit time by safeguarded Newton on G(s) = kEta in [0, hi] (step 4);
 // updates hi, (hx, hy) and returns the crossed constraint.
-CPAB_HD int exit_time(const Field& f, const Region& r, double x0, double y0,
-                      int nx, int ny, double& hi, double& hx, double& hy) {
+CPAB_HD int exit_time(const double m[6], const AffineFlow& fl,
+                      const Region& r, int nx, int ny, double& hi, double& hx,
+                      double& hy) {
   double g_hi[6], g0[6];
   r.values(hx, hy, nx, ny, g_hi);
   int j_hi;
   const double g1 = max_constraint(g_hi, j_hi);
-  r.values(x0, y0, nx, ny, g0);
+  r.values(fl.x0, fl.y0, nx, ny, g0);
   const double g_start = g0[j_hi] == -INFINITY ? -1.0 : g0[j_hi];
   double frac = (kEta - g_start) / (g1 - g_start);
   if (frac < 0.0) frac = 0.0;
@@ -206,11 +178,11 @@ CPAB_HD int exit_time(const Field& f, const Region& r, double x0, double y0,
   double s = hi * frac, lo = 0.0;
   for (int it = 0; it < kNewtonSteps; ++it) {
     double xs, ys, g[6], v0, v1;
-    flow(f.m, s, x0, y0, xs, ys);
+    fl.at(s, xs, ys);
     r.values(xs, ys, nx, ny, g);
     int j;
     const double G = max_constraint(g, j);
-    affine_apply(f.m, xs, ys, v0, v1);
+    affine_apply(m, xs, ys, v0, v1);
     const double dG = r.rate(j, v0, v1, nx, ny);
     if (G > 0.0) {
       hi = s;
@@ -249,16 +221,19 @@ CPAB_HD Event step(const scalar_t* a, int nx, int ny, State& st) {
   e.y0 = st.y;
   e.row = locate(st.x, st.y, nx, ny);
   e.crossed = -1;
-  const Field f = load_field(a, e.row);
+  double m[6];
+  load_affine(a, e.row, m);
+  const AffineFlow fl(m, st.x, st.y);
   const Region r(e.row, nx, ny);
   const double remaining = 1.0 - st.t;
-  const bool last = f.max_step >= remaining;
-  const double H = last ? remaining : f.max_step;
+  const double max_step = kFlowRadius / fl.rate();  // inf for L = 0
+  const bool last = max_step >= remaining;
+  const double H = last ? remaining : max_step;
   double ex, ey, g_end[6];
-  flow(f.m, H, st.x, st.y, ex, ey);
+  fl.at(H, ex, ey);
   r.values(ex, ey, nx, ny, g_end);
   double hi = INFINITY, hx = st.x, hy = st.y;
-  const bool grazes = graze(f, r, st.x, st.y, H, g_end, ex, ey, nx, ny, hi, hx, hy);
+  const bool grazes = graze(m, fl, r, H, g_end, ex, ey, nx, ny, hi, hx, hy);
   int j_end;
   if (max_constraint(g_end, j_end) > 0.0 && !(grazes && hi < H)) {
     hi = H;
@@ -267,7 +242,7 @@ CPAB_HD Event step(const scalar_t* a, int nx, int ny, State& st) {
   }
   double t_new = last ? 1.0 : st.t + H;
   if (hi < INFINITY) {
-    e.crossed = exit_time(f, r, st.x, st.y, nx, ny, hi, hx, hy);
+    e.crossed = exit_time(m, fl, r, nx, ny, hi, hx, hy);
     ex = hx;
     ey = hy;
     t_new = st.t + hi;
@@ -308,7 +283,7 @@ CPAB_HD void event_backward(const scalar_t* a, const Event& e,
                             const Event* next, int nx, int ny, Add& add,
                             double& l0, double& l1) {
   double m[6];
-  for (int i = 0; i < 6; ++i) m[i] = static_cast<double>(a[6 * e.row + i]);
+  load_affine(a, e.row, m);
   if (e.crossed >= 0) {
     const Region r(e.row, nx, ny);
     double n0, n1, vb0, vb1, va0 = 0.0, va1 = 0.0;
@@ -316,7 +291,7 @@ CPAB_HD void event_backward(const scalar_t* a, const Event& e,
     affine_apply(m, e.x1, e.y1, vb0, vb1);
     if (next != nullptr) {
       double mn[6];
-      for (int i = 0; i < 6; ++i) mn[i] = static_cast<double>(a[6 * next->row + i]);
+      load_affine(a, next->row, mn);
       affine_apply(mn, e.x1, e.y1, va0, va1);
     }
     double den = n0 * vb0 + n1 * vb1;

@@ -99,11 +99,11 @@ std::vector<at::Tensor> backward(Op op, const at::Tensor& A,
   return backward_cpu(op, A, points, grad_out, n);
 }
 
-void check_expm_input(const at::Tensor& X) {
-  check_float_tensor(X, "X");
-  TORCH_CHECK_VALUE(X.device().is_cpu(), "X must be on the CPU");
-  TORCH_CHECK_VALUE(X.dim() == 3 && X.size(1) == 2 && X.size(2) == 3,
-              "X must have shape [N, 2, 3], got ", X.sizes());
+void check_affine_batch(const at::Tensor& X, const char* name) {
+  check_float_tensor(X, name);
+  TORCH_CHECK_VALUE(X.device().is_cpu(), name, " must be on the CPU");
+  TORCH_CHECK_VALUE(X.dim() == 3 && X.size(1) == 2 && X.size(2) == 3, name,
+                    " must have shape [N, 2, 3], got ", X.sizes());
 }
 
 }  // namespace
@@ -132,17 +132,28 @@ std::vector<at::Tensor> integrate_backward(const at::Tensor& A,
   return backward(Op::kIntegrate, A, points, grad_out, nx, ny);
 }
 
-at::Tensor expm(const at::Tensor& X) {
-  check_expm_input(X);
-  return expm_cpu(X);
+at::Tensor affine_flow(const at::Tensor& A, const at::Tensor& s,
+                       const at::Tensor& x) {
+  check_affine_batch(A, "A");
+  check_float_tensor(s, "s");
+  check_float_tensor(x, "x");
+  check_like(s, A, "s");
+  check_like(x, A, "x");
+  const int64_t N = A.size(0);
+  TORCH_CHECK_VALUE(s.dim() == 1 && s.size(0) == N, "s must have shape [", N,
+                    "], got ", s.sizes());
+  TORCH_CHECK_VALUE(x.dim() == 2 && x.size(0) == N && x.size(1) == 2,
+                    "x must have shape [", N, ", 2], got ", x.sizes());
+  return affine_flow_cpu(A, s, x);
 }
 
 at::Tensor expm_backward(const at::Tensor& X, const at::Tensor& grad_E) {
-  check_expm_input(X);
+  check_affine_batch(X, "X");
   check_float_tensor(grad_E, "grad_E");
   check_like(grad_E, X, "grad_E");
-  TORCH_CHECK_VALUE(grad_E.sizes() == X.sizes(), "grad_E must have the shape of X ",
-              X.sizes(), ", got ", grad_E.sizes());
+  TORCH_CHECK_VALUE(grad_E.sizes() == X.sizes(),
+                    "grad_E must have the shape of X ", X.sizes(), ", got ",
+                    grad_E.sizes());
   return expm_backward_cpu(X, grad_E);
 }
 
