@@ -4,6 +4,7 @@ Usage::
 
     python tools/benchmark.py cpab [--tess 4] [--samples 8] [--transforms 11]
                                    [--grid 64] [--repeat 3] [--threads N]
+    python tools/benchmark.py motion [--samples 8] [--backend auto] [--fixture PATH]
 
 Each subcommand times its workload on every backend available here and
 prints the time per backend with its ratio to the reference in the same run.
@@ -103,12 +104,82 @@ def add_cpab_parser(subparsers) -> None:
     p.set_defaults(run=run_cpab)
 
 
+# --------------------------------------------------------------------------
+# motion: keypoints to CPAB parameters, fast solver vs the published loop
+# --------------------------------------------------------------------------
+def keypoint_batch(fixture: dict, samples: int) -> tuple:
+    """The fixture's keypoint pairs, tiled (with a little noise) to ``samples``."""
+    source, driving = fixture['kp_source'], fixture['kp_driving']
+    reps = -(-samples // source.shape[0])
+    generator = torch.Generator().manual_seed(0)
+    noise = lambda x: x + 0.01 * torch.randn(x.shape, generator=generator)  # noqa: E731
+    source = torch.cat([source] + [noise(source) for _ in range(reps - 1)])[:samples]
+    driving = torch.cat([driving] + [noise(driving) for _ in range(reps - 1)])[:samples]
+    return source, driving
+
+
+def fit_error(motion, params, kp_source, kp_driving) -> tuple:
+    """Mean keypoint error ([-1, 1] units) of the partial and global fits."""
+    B, K, n = kp_source.shape[0], motion.num_groups, motion.points_per_group
+    warped = motion.warp_points(params, kp_driving)
+    groups = warped[:, :K].reshape(B, K, K, n, 2)
+    own = torch.stack([groups[:, k, k] for k in range(K)], dim=1)
+    partial = (own - kp_source.view(B, K, n, 2)).norm(dim=-1).mean().item()
+    global_ = (warped[:, K] - kp_source).norm(dim=-1).mean().item()
+    return partial, global_
+
+
+def run_motion(args: argparse.Namespace) -> None:
+    from cpabmm.models.motion import CPABMotion
+
+    fixture = torch.load(args.fixture, weights_only=True)['keypoint_fit']
+    published = (fixture['partial']['seconds_cpu_2cores'] +
+                 fixture['global']['seconds_cpu_2cores'])
+    published_samples = fixture['kp_source'].shape[0]
+    kp_source, kp_driving = keypoint_batch(fixture, args.samples)
+    grid = torch.stack(torch.meshgrid(torch.linspace(-1, 1, args.grid),
+                                      torch.linspace(-1, 1, args.grid), indexing='xy'), -1)
+    print(f'CPABMotion fit (10 partial 4x4 + 1 global 6x6 per sample), {args.samples} '
+          f'samples, backend {args.backend!r}, float32, {torch.get_num_threads()} CPU threads')
+    rows = []
+    for solver in ('fast', 'adam'):
+        motion = CPABMotion(solver=solver, backend=args.backend)
+        source, driving = {'value': kp_source}, {'value': kp_driving}
+        fit = timed(lambda: motion.fit(source, driving), args.repeat if solver == 'fast' else 1,
+                    torch.device('cpu'), warmup=solver == 'fast')
+        params = motion.fit(source, driving)
+        warp = timed(lambda: motion.warp(params, grid), args.repeat, torch.device('cpu'))
+        rows.append((solver, fit, warp) + fit_error(motion, params, kp_source, kp_driving))
+    fast_fit = rows[0][1]
+    for solver, fit, warp, partial, global_ in rows:
+        print(f'  {solver:5s} fit {fit * 1e3:9.1f} ms ({fit / fast_fit:6.1f}x the fast fit)   '
+              f'warp {args.grid}x{args.grid} {warp * 1e3:8.1f} ms   '
+              f'error partial {partial:.4f} global {global_:.4f}')
+    scaled = published * args.samples / published_samples
+    print(f'  published loop (fixture, {published_samples} samples: {published:.1f} s) scaled to '
+          f'{args.samples} samples: {scaled:.1f} s = {scaled / fast_fit:.0f}x the fast fit; '
+          f'its errors: partial {fixture["partial"]["mean_error"]:.4f} '
+          f'global {fixture["global"]["mean_error"]:.4f}')
+
+
+def add_motion_parser(subparsers) -> None:
+    p = subparsers.add_parser('motion', help='keypoint-to-CPAB solvers')
+    p.add_argument('--samples', type=int, default=8)
+    p.add_argument('--grid', type=int, default=64)
+    p.add_argument('--backend', default='auto', choices=('auto', 'torch', 'cpp', 'cuda'))
+    p.add_argument('--repeat', type=int, default=3)
+    p.add_argument('--fixture', default='../shared/fixtures/cpab_libcpab_seed0.pt',
+                   help='cpab_libcpab_seed0.pt (keypoints and the published loop\'s time)')
+    p.set_defaults(run=run_motion)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: torch\'s own)')
     subparsers = parser.add_subparsers(dest='command', required=True)
     add_cpab_parser(subparsers)
+    add_motion_parser(subparsers)
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
