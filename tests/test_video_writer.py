@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from cpabmm.video import VideoError, VideoWriter, has_audio, open_video, write_video
-from tests.apis.clips import audio_samples, audio_seconds, video_info, write_clip_with_tone
+from tests.apis.clips import (audio_samples, audio_seconds, captured_log, video_info,
+                              write_clip_with_tone)
 from tests.datasets.media import astronaut_clip, carphone
 
 AAC_FRAME = 1024 / 44100  # seconds: the granularity of AAC audio
@@ -88,15 +89,15 @@ def test_audio_is_copied(tmp_path, container, codec, reencoded):
     assert peak == pytest.approx(440, abs=5)
 
 
-def test_gif_drops_audio_with_a_message(tmp_path, capsys):
+def test_gif_drops_audio_with_a_message(tmp_path):
     frames = carphone(5)
     source = write_clip_with_tone(str(tmp_path / 'driving.mp4'), frames)
     out = str(tmp_path / 'out.gif')
-    with VideoWriter(out, fps=25, audio_from=source) as writer:
+    with captured_log() as log, VideoWriter(out, fps=25, audio_from=source) as writer:
         for frame in frames:
             writer.write(frame)
         assert not writer.copies_audio
-    assert 'GIF files hold no audio' in capsys.readouterr().out
+    assert 'GIF files hold no audio' in log.getvalue()
     assert video_info(out)['frames'] == 5
 
 

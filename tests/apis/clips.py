@@ -1,7 +1,10 @@
 """Test clips with sound: real frames muxed with a generated tone (PyAV,
 independently of the code under test), and audio measurements."""
+import io
+import logging
+from contextlib import contextmanager
 from fractions import Fraction
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import av
 import numpy as np
@@ -66,3 +69,18 @@ def video_info(path: str) -> dict:
         count = sum(1 for _ in container.decode(stream))
         return dict(frames=count, size=(stream.codec_context.height, stream.codec_context.width),
                     fps=float(stream.average_rate), audio=len(container.streams.audio))
+
+
+@contextmanager
+def captured_log() -> Iterator[io.StringIO]:
+    """Collect what ``print_log(..., logger='current')`` logs meanwhile."""
+    from mmengine.logging import MMLogger, print_log
+    print_log('capturing the log', logger='current', level=logging.DEBUG)  # makes one exist
+    logger = MMLogger.get_current_instance()
+    text = io.StringIO()
+    handler = logging.StreamHandler(text)
+    logger.addHandler(handler)
+    try:
+        yield text
+    finally:
+        logger.removeHandler(handler)
