@@ -12,7 +12,6 @@ import copy
 import logging
 import os
 import os.path as osp
-import re
 import sys
 import traceback
 
@@ -114,11 +113,9 @@ def build_cfg(args: argparse.Namespace):
 
 
 def one_line(error: BaseException) -> str:
-    """The error's message without the class prefixes that MMEngine's
-    registry adds while building nested objects, on one line."""
-    message = re.sub(r'class `\w+` in [\w./\\-]+: ', '', str(error)).strip()
-    lines = message.splitlines() or [type(error).__name__]
-    return ' '.join(line.strip() for line in lines if line.strip())
+    """The error's message on one line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return ' '.join(lines) or type(error).__name__
 
 
 def run_test(cfg, checkpoint: str) -> dict:

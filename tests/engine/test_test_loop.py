@@ -77,3 +77,15 @@ def test_distributed_results_are_collected_in_the_work_dir(tmp_path):
     loop = build_loop(runner_for(tmp_path))
     assert {metric.collect_dir for metric in loop.evaluator.metrics} == {
         str(tmp_path / 'work' / '.dist_collect')}
+
+
+def test_validation_during_training_uses_the_same_test_step(tmp_path):
+    """The configs' val pieces run MMEngine's ValLoop with the metrics that
+    need no network."""
+    cfg = Config.fromfile(TPSMM)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.val_dataloader.num_workers = 0
+    cfg.val_dataloader.dataset.update(num_videos=1, num_frames=2)
+    cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
+    metrics = Runner.from_cfg(cfg).val()
+    assert set(metrics) == {'L1', 'PSNR', 'SSIM', 'MotionError'}
