@@ -114,7 +114,9 @@ def build_cfg(args: argparse.Namespace):
 
 def one_line(error: BaseException) -> str:
     """The error's message on one line."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    # KeyError's str() quotes its message.
+    message = error.args[0] if isinstance(error, KeyError) and error.args else error
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
     return ' '.join(lines) or type(error).__name__
 
 

@@ -113,10 +113,16 @@ class AnimationTestLoop(TestLoop):
             raise ValueError(
                 f'the test split of {type(dataset).__name__} has no videos; check '
                 'the dataset path, split and filters in test_dataloader.dataset')
-        if get_world_size() > 1 and (self.save_strips or self.side_by_side):
+        if get_world_size() == 1:
+            return
+        if self.save_strips or self.side_by_side:
             raise ValueError(
                 'PNG strips and side-by-side videos need every frame of a video in '
                 'one process; run them without a distributed launcher')
+        if getattr(self.dataloader.sampler, 'round_up', False):
+            raise ValueError(
+                'the test sampler pads the split to a multiple of the process count, '
+                'which evaluates frames twice; set test_dataloader.sampler.round_up=False')
 
     def _video_metrics(self) -> List[VideoMetric]:
         return [m for m in self.evaluator.metrics if isinstance(m, VideoMetric)]

@@ -89,3 +89,17 @@ def test_validation_during_training_uses_the_same_test_step(tmp_path):
     cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
     metrics = Runner.from_cfg(cfg).val()
     assert set(metrics) == {'L1', 'PSNR', 'SSIM', 'MotionError'}
+
+
+@pytest.mark.parametrize('test_cfg,dataloader,expected', [
+    (dict(save_strips='strips'), dict(round_up=False), 'run them without a distributed'),
+    (dict(side_by_side=1), dict(round_up=False), 'run them without a distributed'),
+    ({}, dict(round_up=True), 'set test_dataloader.sampler.round_up=False'),
+])
+def test_distributed_runs_refuse_what_would_be_wrong(tmp_path, monkeypatch, test_cfg,
+                                                      dataloader, expected):
+    runner = runner_for(tmp_path, **test_cfg)
+    runner._test_dataloader.sampler.update(dataloader)
+    monkeypatch.setattr('cpabmm.engine.test_loop.get_world_size', lambda: 2)
+    with pytest.raises(ValueError, match=expected):
+        build_loop(runner)
