@@ -81,7 +81,8 @@ def build_cfg(args: argparse.Namespace):
     if not osp.isfile(args.checkpoint):
         raise ConfigError(f'checkpoint not found: {args.checkpoint}')
     if args.side_by_side < 0:
-        raise ConfigError(f'--side-by-side must be positive, got {args.side_by_side}')
+        raise ConfigError(
+            f'--side-by-side takes a count of videos (0: none), got {args.side_by_side}')
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
@@ -121,6 +122,7 @@ def one_line(error: BaseException) -> str:
 
 
 def run_test(cfg, checkpoint: str) -> dict:
+    """Build the runner, load the weights strictly, run the test loop."""
     prepare_cpu_distributed(cfg)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     load_model_weights(runner.model, checkpoint)

@@ -303,7 +303,7 @@ animation_evaluator = dict(type='AnimationEvaluator', metrics=[dict(type='L1')])
 
 @pytest.mark.parametrize('args,expected', [
     (['--cfg-options', 'test_dataloader.batch_sise=2'], "did you mean 'batch_size'"),
-    (['--side-by-side', '-1'], '--side-by-side must be positive'),
+    (['--side-by-side', '-1'], '--side-by-side takes a count of videos'),
 ])
 def test_command_line_errors(tmp_path, tpsmm, capsys, args, expected):
     code = load_tool().main([TPSMM, tpsmm[1], '--work-dir', str(tmp_path), *args])
