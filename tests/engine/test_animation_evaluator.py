@@ -1,14 +1,19 @@
 """AnimationEvaluator: default metric sets with skipped metrics explained,
 required metrics failing at start-up."""
+import copy
+import glob
 import importlib.util
+import os.path as osp
 import re
 
 import pytest
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from cpabmm.engine import DEFAULT_SETS, AnimationEvaluator
+from cpabmm.engine import DEFAULT_SETS, AnimationEvaluator, AnimationTestLoop
 from cpabmm.evaluation import MetricUnavailableError
+from cpabmm.registry import LOOPS
 
 HAS_MEDIAPIPE = importlib.util.find_spec('mediapipe') is not None
 
@@ -70,3 +75,22 @@ def test_runner_builds_it_from_a_config_with_metrics_none():
         None, dict(type='AnimationEvaluator', metrics=None, default_set='no_landmarks'))
     assert isinstance(evaluator, AnimationEvaluator)
     assert metric_types(evaluator) == ['L1', 'PSNR', 'SSIM']
+
+
+DATASET_CONFIGS = sorted(glob.glob(osp.join(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))), 'configs', '_base_', 'datasets', '*.py')))
+
+
+@pytest.mark.parametrize('path', DATASET_CONFIGS, ids=osp.basename)
+def test_dataset_configs_build_their_evaluators_and_loops(path):
+    init_default_scope('cpabmm')
+    cfg = Config.fromfile(path)
+    assert LOOPS.get(cfg.test_cfg['type']) is AnimationTestLoop
+    assert cfg.test_dataloader.sampler.round_up is False
+    for key in ('test_evaluator', 'val_evaluator', 'animation_evaluator'):
+        if key in cfg:
+            evaluator = Runner.build_evaluator(None, copy.deepcopy(cfg[key]))
+            assert isinstance(evaluator, AnimationEvaluator)
+    expected = {'vox-256.py': 'faces', 'synthetic-64.py': 'synthetic',
+                'synthetic-128.py': 'synthetic', 'synthetic-256.py': 'synthetic'}
+    assert cfg.test_evaluator.default_set == expected.get(osp.basename(path), 'no_landmarks')
