@@ -1,4 +1,5 @@
 """Networks, motion models and the animator of cpabmm (registered in MODELS)."""
+from . import backbones, losses
 from .animator import ImageAnimator
 from .avd import AVDNetwork
 from .background import BackgroundMotionPredictor
@@ -7,11 +8,11 @@ from .data_preprocessor import AnimationDataPreprocessor
 from .dense_motion import DenseMotionNetwork
 from .generators import InpaintingGenerator, OcclusionAwareGenerator
 from .keypoints import HeatmapKeypointDetector, ResNetKeypointDetector
-from .motion import AffineMotion, BaseMotion, TPSMotion
+from .motion import AffineMotion, BaseMotion, CPABMotion, TPSMotion
 
 __all__ = [
     'ImageAnimator', 'AnimationDataPreprocessor', 'AVDNetwork', 'BackgroundMotionPredictor',
     'DenseMotionNetwork', 'InpaintingGenerator', 'OcclusionAwareGenerator',
     'HeatmapKeypointDetector', 'ResNetKeypointDetector', 'AffineMotion', 'BaseMotion',
-    'TPSMotion', 'benchmark_forward',
+    'CPABMotion', 'TPSMotion', 'benchmark_forward',
 ]
