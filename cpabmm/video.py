@@ -21,6 +21,8 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from cpabmm.fileio import publish, temporary_path
+
 CONTAINER_EXTENSIONS = ('.mp4', '.mov', '.avi', '.mkv', '.webm', '.gif')
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff')
 DEFAULT_FPS = 25.0
@@ -649,16 +651,11 @@ class VideoWriter:
 
     def _open(self, height: int, width: int) -> None:
         import av
-        import tempfile
         from fractions import Fraction
         if self.pix_fmt == 'yuv420p' and (height % 2 or width % 2):
             raise ValueError(f'{self.path}: {width}x{height} frames cannot be '
                              'encoded as yuv420p; use even width and height')
-        folder = osp.dirname(osp.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        handle, self._temporary = tempfile.mkstemp(
-            dir=folder, prefix=f'.{osp.basename(self.path)}.', suffix=self.extension)
-        os.close(handle)
+        self._temporary = temporary_path(self.path, suffix=self.extension)
         options = {'movflags': '+faststart'} if self.extension in ('.mp4', '.mov') else {}
         self._container = av.open(self._temporary, mode='w', options=options)
         rate = Fraction(self.fps).limit_denominator(1001)
@@ -687,7 +684,7 @@ class VideoWriter:
             self.abort()
             raise
         self._container = None
-        os.replace(self._temporary, self.path)
+        publish(self._temporary, self.path)
 
     def abort(self) -> None:
         """Stop writing and remove the unfinished file (``path`` is untouched)."""
