@@ -134,49 +134,63 @@ std::vector<at::Tensor> backward_cpu(Op op, const at::Tensor& A,
   return {grad_A.to(A.scalar_type()).view(A.sizes()), grad_pts};
 }
 
+namespace {
+
+// Runs fn(i, flow, s) for every row i of the affine_flow ops.
+template <typename scalar_t, typename Fn>
+void for_each_flow(const at::Tensor& A, const at::Tensor& s,
+                   const at::Tensor& x, const Fn& fn) {
+  const scalar_t* a = A.data_ptr<scalar_t>();
+  const scalar_t* ts = s.data_ptr<scalar_t>();
+  const scalar_t* xs = x.data_ptr<scalar_t>();
+  at::parallel_for(0, A.size(0), kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      double m[6];
+      load_affine(a + 6 * i, 0, m);
+      const AffineFlow flow(m, static_cast<double>(xs[2 * i]),
+                            static_cast<double>(xs[2 * i + 1]));
+      fn(i, flow, static_cast<double>(ts[i]));
+    }
+  });
+}
+
+}  // namespace
+
 at::Tensor affine_flow_cpu(const at::Tensor& A, const at::Tensor& s,
                            const at::Tensor& x) {
   at::Tensor out = at::empty_like(x);
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "affine_flow_cpu", [&] {
-    const scalar_t* a = A.data_ptr<scalar_t>();
-    const scalar_t* ts = s.data_ptr<scalar_t>();
-    const scalar_t* xs = x.data_ptr<scalar_t>();
     scalar_t* o = out.data_ptr<scalar_t>();
-    at::parallel_for(0, A.size(0), kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        double m[6], y0, y1;
-        load_affine(a + 6 * i, 0, m);
-        const AffineFlow flow(m, static_cast<double>(xs[2 * i]),
-                              static_cast<double>(xs[2 * i + 1]));
-        flow.at(static_cast<double>(ts[i]), y0, y1);
-        o[2 * i] = static_cast<scalar_t>(y0);
-        o[2 * i + 1] = static_cast<scalar_t>(y1);
-      }
+    for_each_flow<scalar_t>(A, s, x, [&](int64_t i, const AffineFlow& flow, double t) {
+      double y0, y1;
+      flow.at(t, y0, y1);
+      o[2 * i] = static_cast<scalar_t>(y0);
+      o[2 * i + 1] = static_cast<scalar_t>(y1);
     });
   });
   return out;
 }
 
-at::Tensor expm_backward_cpu(const at::Tensor& X,
-                                    const at::Tensor& grad_E) {
-  at::Tensor grad_X = at::empty_like(X);
-  AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "expm_backward_cpu", [&] {
-    const scalar_t* x = X.data_ptr<scalar_t>();
-    const scalar_t* ge = grad_E.data_ptr<scalar_t>();
-    scalar_t* gx = grad_X.data_ptr<scalar_t>();
-    at::parallel_for(0, X.size(0), kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        double a[6], g[9] = {0.0}, r[6], ft[4];
-        for (int k = 0; k < 6; ++k) {
-          a[k] = static_cast<double>(x[6 * i + k]);
-          g[k] = static_cast<double>(ge[6 * i + k]);
-        }
-        affine_expm_adjoint(a, g, r, ft);
-        for (int k = 0; k < 6; ++k) gx[6 * i + k] = static_cast<scalar_t>(r[k]);
-      }
+std::vector<at::Tensor> affine_flow_backward_cpu(const at::Tensor& A,
+                                                 const at::Tensor& s,
+                                                 const at::Tensor& x,
+                                                 const at::Tensor& grad) {
+  at::Tensor grad_A = at::empty_like(A);
+  at::Tensor grad_x = at::empty_like(x);
+  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "affine_flow_backward_cpu", [&] {
+    const scalar_t* g = grad.data_ptr<scalar_t>();
+    scalar_t* ga = grad_A.data_ptr<scalar_t>();
+    scalar_t* gx = grad_x.data_ptr<scalar_t>();
+    for_each_flow<scalar_t>(A, s, x, [&](int64_t i, const AffineFlow& flow, double t) {
+      double gm[6], g0, g1;
+      flow.backward(t, static_cast<double>(g[2 * i]),
+                    static_cast<double>(g[2 * i + 1]), gm, g0, g1);
+      for (int k = 0; k < 6; ++k) ga[6 * i + k] = static_cast<scalar_t>(gm[k]);
+      gx[2 * i] = static_cast<scalar_t>(g0);
+      gx[2 * i + 1] = static_cast<scalar_t>(g1);
     });
   });
-  return grad_X;
+  return {grad_A, grad_x};
 }
 
 }  // namespace cpab

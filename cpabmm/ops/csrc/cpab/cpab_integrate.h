@@ -31,10 +31,10 @@
 // end of an event (normal n = grad g_j, v-/v+ the fields before/after at the
 // crossing point, v+ = 0 after the last event), lambda <- lambda - n
 // (lambda.(v- - v+)) / (n.v-) (the implicit derivative of the crossing
-// time; |n.v-| floored at kDenFloor, sign kept); through the event,
-// grad A_region += s L(X^T, [lambda; 0] [z; 1]^T) (X = s Abar, L the Frechet
-// derivative of expm) and lambda <- F^T lambda (F the linear part of
-// expm(X)).  Sub-step times are constants.  The events are recomputed, not
+// time; |n.v-| floored at kDenFloor, sign kept); through the event, the
+// reverse mode of the exact flow for the fixed time s (AffineFlow::backward)
+// adds the gradient of the region's matrix and maps lambda to the start
+// point.  Sub-step times are constants.  The events are recomputed, not
 // stored: the forward pass keeps the state at the start of every block of
 // kBlock events and each block is replayed when the reverse walk reaches it,
 // so the memory per point stays small (a GPU thread's local memory too).
@@ -300,17 +300,10 @@ CPAB_HD void event_backward(const scalar_t* a, const Event& e,
     l0 -= coef * n0;
     l1 -= coef * n1;
   }
-  double x[6], grad[6], ft[4];
-  for (int i = 0; i < 6; ++i) x[i] = e.s * m[i];
-  const double g[9] = {l0 * e.x0, l0 * e.y0, l0,
-                       l1 * e.x0, l1 * e.y0, l1,
-                       0.0, 0.0, 0.0};
-  affine_expm_adjoint(x, g, grad, ft);
-  for (int i = 0; i < 6; ++i) add(6 * e.row + i, e.s * grad[i]);
-  const double k0 = ft[0] * l0 + ft[1] * l1;
-  const double k1 = ft[2] * l0 + ft[3] * l1;
-  l0 = k0;
-  l1 = k1;
+  const AffineFlow fl(m, e.x0, e.y0);
+  double grad[6];
+  fl.backward(e.s, l0, l1, grad, l0, l1);
+  for (int i = 0; i < 6; ++i) add(6 * e.row + i, grad[i]);
 }
 
 // Reverse pass of one point: given g = dL/d(flow), adds the gradient of A

@@ -99,11 +99,21 @@ std::vector<at::Tensor> backward(Op op, const at::Tensor& A,
   return backward_cpu(op, A, points, grad_out, n);
 }
 
-void check_affine_batch(const at::Tensor& X, const char* name) {
-  check_float_tensor(X, name);
-  TORCH_CHECK_VALUE(X.device().is_cpu(), name, " must be on the CPU");
-  TORCH_CHECK_VALUE(X.dim() == 3 && X.size(1) == 2 && X.size(2) == 3, name,
-                    " must have shape [N, 2, 3], got ", X.sizes());
+void check_flow_inputs(const at::Tensor& A, const at::Tensor& s,
+                       const at::Tensor& x) {
+  check_float_tensor(A, "A");
+  TORCH_CHECK_VALUE(A.device().is_cpu(), "A must be on the CPU");
+  TORCH_CHECK_VALUE(A.dim() == 3 && A.size(1) == 2 && A.size(2) == 3,
+                    "A must have shape [N, 2, 3], got ", A.sizes());
+  check_float_tensor(s, "s");
+  check_float_tensor(x, "x");
+  check_like(s, A, "s");
+  check_like(x, A, "x");
+  const int64_t N = A.size(0);
+  TORCH_CHECK_VALUE(s.dim() == 1 && s.size(0) == N, "s must have shape [", N,
+                    "], got ", s.sizes());
+  TORCH_CHECK_VALUE(x.dim() == 2 && x.size(0) == N && x.size(1) == 2,
+                    "x must have shape [", N, ", 2], got ", x.sizes());
 }
 
 }  // namespace
@@ -134,27 +144,20 @@ std::vector<at::Tensor> integrate_backward(const at::Tensor& A,
 
 at::Tensor affine_flow(const at::Tensor& A, const at::Tensor& s,
                        const at::Tensor& x) {
-  check_affine_batch(A, "A");
-  check_float_tensor(s, "s");
-  check_float_tensor(x, "x");
-  check_like(s, A, "s");
-  check_like(x, A, "x");
-  const int64_t N = A.size(0);
-  TORCH_CHECK_VALUE(s.dim() == 1 && s.size(0) == N, "s must have shape [", N,
-                    "], got ", s.sizes());
-  TORCH_CHECK_VALUE(x.dim() == 2 && x.size(0) == N && x.size(1) == 2,
-                    "x must have shape [", N, ", 2], got ", x.sizes());
+  check_flow_inputs(A, s, x);
   return affine_flow_cpu(A, s, x);
 }
 
-at::Tensor expm_backward(const at::Tensor& X, const at::Tensor& grad_E) {
-  check_affine_batch(X, "X");
-  check_float_tensor(grad_E, "grad_E");
-  check_like(grad_E, X, "grad_E");
-  TORCH_CHECK_VALUE(grad_E.sizes() == X.sizes(),
-                    "grad_E must have the shape of X ", X.sizes(), ", got ",
-                    grad_E.sizes());
-  return expm_backward_cpu(X, grad_E);
+std::vector<at::Tensor> affine_flow_backward(const at::Tensor& A,
+                                             const at::Tensor& s,
+                                             const at::Tensor& x,
+                                             const at::Tensor& grad) {
+  check_flow_inputs(A, s, x);
+  check_float_tensor(grad, "grad");
+  check_like(grad, A, "grad");
+  TORCH_CHECK_VALUE(grad.sizes() == x.sizes(), "grad must have the shape of x ",
+                    x.sizes(), ", got ", grad.sizes());
+  return affine_flow_backward_cpu(A, s, x, grad);
 }
 
 bool has_cuda() {
