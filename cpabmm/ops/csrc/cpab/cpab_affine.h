@@ -32,10 +32,12 @@ struct InvFactorial<0> {
   static constexpr double value = 1.0;
 };
 
-// Horner steps k, k - 1, ..., 0 of phi1's series in the algebra of AffineFlow
-// (unrolled at compile time, so that every coefficient is a constant); with
-// kTangent, also the derivatives (ua, wa, uq, wq) of (u, w) in a and q.
-template <int k, bool kTangent>
+// Horner steps k, k - 1, ..., 0 on the coefficients 1 / (start + j + 1)! of
+// phi1's series, in the algebra of AffineFlow: (u, w) <- c + (a u + q w,
+// u + a w).  Unrolled at compile time, so that every coefficient is a
+// constant; with kTangent, also the derivatives (ua, wa, uq, wq) of (u, w)
+// in a and q.
+template <int start, int k, bool kTangent>
 struct PhiHorner {
   static CPAB_HD void run(double a, double q, double& u, double& w,
                           double& ua, double& wa, double& uq, double& wq) {
@@ -47,17 +49,52 @@ struct PhiHorner {
       ua = ua_next;
       uq = uq_next;
     }
-    const double u_next = InvFactorial<k + 1>::value + a * u + q * w;
+    const double u_next = InvFactorial<start + k + 1>::value + a * u + q * w;
     w = u + a * w;
     u = u_next;
-    PhiHorner<k - 1, kTangent>::run(a, q, u, w, ua, wa, uq, wq);
+    PhiHorner<start, k - 1, kTangent>::run(a, q, u, w, ua, wa, uq, wq);
   }
 };
-template <bool kTangent>
-struct PhiHorner<-1, kTangent> {
+template <int start, bool kTangent>
+struct PhiHorner<start, -1, kTangent> {
   static CPAB_HD void run(double, double, double&, double&, double&, double&,
                           double&, double&) {}
 };
+
+// An element u I + w Z' of the algebra of AffineFlow (Z'^2 = q I).
+struct PhiPair {
+  double u, w;
+};
+
+CPAB_HD PhiPair times(PhiPair p, PhiPair r, double q) {
+  return {p.u * r.u + q * p.w * r.w, p.u * r.w + p.w * r.u};
+}
+
+// sum_{j < len} Z^j / (start + j + 1)! for Z = a I + Z', by Horner.
+template <int start, int len>
+CPAB_HD PhiPair phi1_chunk(double a, double q) {
+  PhiPair p{InvFactorial<start + len>::value, 0.0};
+  double unused[4];
+  PhiHorner<start, len - 2, false>::run(a, q, p.u, p.w, unused[0], unused[1],
+                                        unused[2], unused[3]);
+  return p;
+}
+
+// phi1(Z) to kPhiTerms terms by Estrin's scheme: three independent Horner
+// chains of 7 terms joined with Z^7 (a third of the dependent steps of one
+// Horner chain, which dominates the kernels' time).
+CPAB_HD PhiPair phi1(double a, double q) {
+  static_assert(kPhiTerms == 21, "phi1 splits the series into 3 x 7 terms");
+  const PhiPair p0 = phi1_chunk<0, 7>(a, q);
+  const PhiPair p1 = phi1_chunk<7, 7>(a, q);
+  const PhiPair p2 = phi1_chunk<14, 7>(a, q);
+  const PhiPair z{a, 1.0};
+  const PhiPair z2 = times(z, z, q);
+  const PhiPair z7 = times(times(z2, z2, q), times(z2, z, q), q);
+  PhiPair r = times(z7, p2, q);
+  r = times(z7, {r.u + p1.u, r.w + p1.w}, q);
+  return {r.u + p0.u, r.w + p0.w};
+}
 
 // y = A [x; 1].
 CPAB_HD void affine_apply(const double a[6], double x0, double x1, double& y0,
@@ -70,10 +107,10 @@ CPAB_HD void affine_apply(const double a[6], double x0, double x1, double& y0,
 // with spectral radius of s L at most kFlowRadius:
 //   x(s) = x0 + s phi1(s L) v0,  v0 = L x0 + c,  phi1(z) = (e^z - 1) / z.
 // With L = h I + N (h = tr L / 2, N = [[d, L01], [L10, -d]], d = (L00 -
-// L11) / 2, N^2 = delta I), phi1(s L) = u I + w s N where (u, w) is Horner's
-// rule on phi1's Taylor series in the algebra u I + w (s N),
-// (s N)^2 = s^2 delta I: no branches, and singular, nilpotent, rotating and
-// expanding fields alike.
+// L11) / 2, N^2 = delta I), phi1(s L) = u I + w s N where (u, w) is phi1's
+// Taylor series evaluated in the algebra u I + w (s N), (s N)^2 = s^2 delta I
+// (see phi1()): no branches, and singular, nilpotent, rotating and expanding
+// fields alike.
 struct AffineFlow {
   double m[6];    // A
   double x0, y0;  // start point
@@ -94,15 +131,9 @@ struct AffineFlow {
   // |h| + sqrt|delta|: a bound on the spectral radius of L.
   CPAB_HD double rate() const { return fabs(h) + sqrt(fabs(delta)); }
 
-  // v(x) = A [x; 1].
-  CPAB_HD void velocity(double x, double y, double& vx, double& vy) const {
-    affine_apply(m, x, y, vx, vy);
-  }
-
   CPAB_HD void at(double s, double& x, double& y) const {
-    double u, w, ua, wa, uq, wq;
-    coefficients<false>(s, u, w, ua, wa, uq, wq);
-    const double su = s * u, ssw = s * s * w;
+    const PhiPair c = phi1(s * h, s * s * delta);
+    const double su = s * c.u, ssw = s * s * c.w;
     x = x0 + su * v0 + ssw * n0;
     y = y0 + su * v1 + ssw * n1;
   }
@@ -111,10 +142,13 @@ struct AffineFlow {
   // writes dLoss/dA to gA and dLoss/dx0 to (gx, gy).
   CPAB_HD void backward(double s, double l0, double l1, double gA[6],
                         double& gx, double& gy) const {
-    double u, w, ua, wa, uq, wq;
-    coefficients<true>(s, u, w, ua, wa, uq, wq);
+    // phi1's coefficients and their derivatives in (a, q) = (s h, s^2 delta)
+    double u = InvFactorial<kPhiTerms>::value, w = 0.0;
+    double ua = 0.0, wa = 0.0, uq = 0.0, wq = 0.0;
+    PhiHorner<0, kPhiTerms - 2, true>::run(s * h, s * s * delta, u, w, ua, wa,
+                                           uq, wq);
     const double ssw = s * s * w;
-    // through (u, w) to (a, q) = (s h, s^2 delta)
+    // through (u, w) to (h, delta)
     const double gu = s * (l0 * v0 + l1 * v1);
     const double gw = s * s * (l0 * n0 + l1 * n1);
     const double gh = s * (gu * ua + gw * wa);
@@ -134,16 +168,6 @@ struct AffineFlow {
     gA[5] = gv1;
     gx = l0 + m[0] * gv0 + m[3] * gv1;
     gy = l1 + m[1] * gv0 + m[4] * gv1;
-  }
-
- private:
-  template <bool kTangent>
-  CPAB_HD void coefficients(double s, double& u, double& w, double& ua,
-                            double& wa, double& uq, double& wq) const {
-    u = InvFactorial<kPhiTerms>::value;
-    w = ua = wa = uq = wq = 0.0;
-    PhiHorner<kPhiTerms - 2, kTangent>::run(s * h, s * s * delta, u, w, ua,
-                                            wa, uq, wq);
   }
 };
 
