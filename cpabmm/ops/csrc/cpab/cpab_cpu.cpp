@@ -1,13 +1,14 @@
-// CPU implementations of the CPAB ops: one OpenMP task (at::parallel_for)
-// per block of points.  Gradients with respect to A are accumulated per
-// (transformation, fixed chunk of points) and the chunks are summed in a
-// fixed order, so results do not depend on the number of threads and two
-// runs are bit-identical.
+// CPU implementations of the CPAB ops: OpenMP tasks over blocks of points.
+// Gradients with respect to A are accumulated per (transformation, fixed
+// chunk of points) and the chunks are summed in a fixed order, so results do
+// not depend on the number of threads and two runs are bit-identical.
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/zeros.h>
+
+#include <omp.h>
 
 #include <algorithm>
 
@@ -23,11 +24,23 @@ constexpr int64_t kGrain = 64;
 constexpr int64_t kMinChunk = 256;
 constexpr int64_t kMaxChunks = 64;
 
+// Calls fn(i) for i in [0, n) on torch's number of threads, handing the
+// tasks out dynamically: points cost unequal times, and on a busy machine
+// the threads get unequal shares of the cores.
+template <typename Fn>
+void parallel_tasks(int64_t n, const Fn& fn) {
+#pragma omp parallel for schedule(dynamic) num_threads(at::get_num_threads()) \
+    if (n > 1 && !omp_in_parallel())
+  for (int64_t i = 0; i < n; ++i) fn(i);
+}
+
 // Calls fn(t, p) for every point of every transformation.
 template <typename Fn>
 void for_each_point(const Sizes& n, const Fn& fn) {
-  at::parallel_for(0, n.T * n.P, kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) fn(i / n.P, i % n.P);
+  const int64_t total = n.T * n.P;
+  parallel_tasks((total + kGrain - 1) / kGrain, [&](int64_t task) {
+    const int64_t end = std::min(total, (task + 1) * kGrain);
+    for (int64_t i = task * kGrain; i < end; ++i) fn(i / n.P, i % n.P);
   });
 }
 
@@ -42,15 +55,13 @@ at::Tensor accumulate_grad_A(const Sizes& n, const Fn& fn) {
   const int64_t K = 6 * n.nT;
   at::Tensor partial = at::zeros({n.T, n_chunks, K}, at::kDouble);
   double* part = partial.data_ptr<double>();
-  at::parallel_for(0, n.T * n_chunks, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t w = begin; w < end; ++w) {
-      const int64_t t = w / n_chunks;
-      const int64_t p_begin = (w % n_chunks) * chunk;
-      const int64_t p_end = std::min(n.P, p_begin + chunk);
-      double* buf = part + w * K;
-      auto add = [buf](int k, double value) { buf[k] += value; };
-      for (int64_t p = p_begin; p < p_end; ++p) fn(t, p, add);
-    }
+  parallel_tasks(n.T * n_chunks, [&](int64_t w) {
+    const int64_t t = w / n_chunks;
+    const int64_t p_begin = (w % n_chunks) * chunk;
+    const int64_t p_end = std::min(n.P, p_begin + chunk);
+    double* buf = part + w * K;
+    auto add = [buf](int k, double value) { buf[k] += value; };
+    for (int64_t p = p_begin; p < p_end; ++p) fn(t, p, add);
   });
   at::Tensor grad = at::empty({n.T, K}, at::kDouble);
   double* out = grad.data_ptr<double>();
