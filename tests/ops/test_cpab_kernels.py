@@ -2,6 +2,7 @@
 ``torch.linalg.matrix_exp`` and autograd for the affine exponential, the
 pure-PyTorch reference path and libcpab's fixture for the flow, finite
 differences (``gradcheck``) for the analytic backward."""
+import importlib.util
 import os.path as osp
 
 import pytest
@@ -397,3 +398,15 @@ def test_availability_by_device():
     assert function.compiled_available('cuda') == (
         load_ext().has_cuda() and torch.cuda.is_available())
     assert not function.compiled_available(torch.device('meta'))
+
+
+def test_benchmark_cli_runs(capsys):
+    """``tools/benchmark.py cpab`` on a tiny workload prints both backends."""
+    path = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'benchmark.py')
+    spec = importlib.util.spec_from_file_location('cpabmm_benchmark', path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    benchmark.main(['cpab', '--samples', '1', '--transforms', '2', '--grid',
+                    '4', '--repeat', '1'])
+    out = capsys.readouterr().out
+    assert 'cpu   torch' in out and 'cpu   cpp' in out and 'x vs torch' in out
