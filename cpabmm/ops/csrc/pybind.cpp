@@ -7,8 +7,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "Compiled ops of cpabmm (CPU, and CUDA when built with it)";
   m.def("has_cuda", &cpab::has_cuda,
         "Whether the CUDA kernels were compiled in");
-  m.def("cpab_velocity", &cpab::velocity, "CPAB velocity field",
-        py::arg("A"), py::arg("points"), py::arg("nx"), py::arg("ny"));
+  m.def("cpab_velocity", &cpab::velocity, "CPAB velocity field", py::arg("A"),
+        py::arg("points"), py::arg("nx"), py::arg("ny"));
   m.def("cpab_velocity_backward", &cpab::velocity_backward,
         "Gradients of the CPAB velocity field: [grad_A, grad_points]",
         py::arg("A"), py::arg("points"), py::arg("grad_out"), py::arg("nx"),

@@ -39,8 +39,8 @@ struct InvFactorial<0> {
 // in a and q.
 template <int start, int k, bool kTangent>
 struct PhiHorner {
-  static CPAB_HD void run(double a, double q, double& u, double& w,
-                          double& ua, double& wa, double& uq, double& wq) {
+  static CPAB_HD void run(double a, double q, double& u, double& w, double& ua,
+                          double& wa, double& uq, double& wq) {
     if constexpr (kTangent) {
       const double ua_next = u + a * ua + q * wa;
       const double uq_next = w + a * uq + q * wq;

@@ -7,7 +7,6 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/zeros.h>
-
 #include <omp.h>
 
 #include <algorithm>
@@ -29,8 +28,8 @@ constexpr int64_t kMaxChunks = 64;
 // the threads get unequal shares of the cores.
 template <typename Fn>
 void parallel_tasks(int64_t n, const Fn& fn) {
-#pragma omp parallel for schedule(dynamic) num_threads(at::get_num_threads()) \
-    if (n > 1 && !omp_in_parallel())
+#pragma omp parallel for schedule(dynamic) \
+    num_threads(at::get_num_threads()) if (n > 1 && !omp_in_parallel())
   for (int64_t i = 0; i < n; ++i) fn(i);
 }
 
@@ -49,8 +48,8 @@ void for_each_point(const Sizes& n, const Fn& fn) {
 // [T, nT * 6] in double, summed deterministically (see the file comment).
 template <typename Fn>
 at::Tensor accumulate_grad_A(const Sizes& n, const Fn& fn) {
-  const int64_t n_chunks =
-      std::min(kMaxChunks, std::max<int64_t>(1, (n.P + kMinChunk - 1) / kMinChunk));
+  const int64_t n_chunks = std::min(
+      kMaxChunks, std::max<int64_t>(1, (n.P + kMinChunk - 1) / kMinChunk));
   const int64_t chunk = (n.P + n_chunks - 1) / n_chunks;
   const int64_t K = 6 * n.nT;
   at::Tensor partial = at::zeros({n.T, n_chunks, K}, at::kDouble);
@@ -106,7 +105,8 @@ at::Tensor sum_over_transformations(const at::Tensor& grad_pts) {
     at::parallel_for(0, K, 1024, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
         double acc = 0.0;
-        for (int64_t t = 0; t < T; ++t) acc += static_cast<double>(src[t * K + i]);
+        for (int64_t t = 0; t < T; ++t)
+          acc += static_cast<double>(src[t * K + i]);
         dst[i] = static_cast<scalar_t>(acc);
       }
     });
@@ -120,8 +120,9 @@ at::Tensor forward_cpu(Op op, const at::Tensor& A, const at::Tensor& points,
                        const Sizes& n) {
   at::Tensor out = at::empty({n.T, n.P, 2}, A.options());
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "cpab_forward_cpu", [&] {
-    auto kernel = op == Op::kIntegrate ? forward_kernel<Op::kIntegrate, scalar_t>
-                                       : forward_kernel<Op::kVelocity, scalar_t>;
+    auto kernel = op == Op::kIntegrate
+                      ? forward_kernel<Op::kIntegrate, scalar_t>
+                      : forward_kernel<Op::kVelocity, scalar_t>;
     kernel(A.data_ptr<scalar_t>(), points.data_ptr<scalar_t>(),
            out.data_ptr<scalar_t>(), n);
   });
@@ -135,11 +136,12 @@ std::vector<at::Tensor> backward_cpu(Op op, const at::Tensor& A,
   at::Tensor grad_pts = at::empty({n.T, n.P, 2}, A.options());
   at::Tensor grad_A;
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "cpab_backward_cpu", [&] {
-    auto kernel = op == Op::kIntegrate ? backward_kernel<Op::kIntegrate, scalar_t>
-                                       : backward_kernel<Op::kVelocity, scalar_t>;
-    grad_A = kernel(A.data_ptr<scalar_t>(), points.data_ptr<scalar_t>(),
-                    grad_out.data_ptr<scalar_t>(),
-                    grad_pts.data_ptr<scalar_t>(), n);
+    auto kernel = op == Op::kIntegrate
+                      ? backward_kernel<Op::kIntegrate, scalar_t>
+                      : backward_kernel<Op::kVelocity, scalar_t>;
+    grad_A =
+        kernel(A.data_ptr<scalar_t>(), points.data_ptr<scalar_t>(),
+               grad_out.data_ptr<scalar_t>(), grad_pts.data_ptr<scalar_t>(), n);
   });
   if (n.pt_stride == 0) grad_pts = sum_over_transformations(grad_pts);
   return {grad_A.to(A.scalar_type()).view(A.sizes()), grad_pts};
@@ -172,12 +174,13 @@ at::Tensor affine_flow_cpu(const at::Tensor& A, const at::Tensor& s,
   at::Tensor out = at::empty_like(x);
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "affine_flow_cpu", [&] {
     scalar_t* o = out.data_ptr<scalar_t>();
-    for_each_flow<scalar_t>(A, s, x, [&](int64_t i, const AffineFlow& flow, double t) {
-      double y0, y1;
-      flow.at(t, y0, y1);
-      o[2 * i] = static_cast<scalar_t>(y0);
-      o[2 * i + 1] = static_cast<scalar_t>(y1);
-    });
+    for_each_flow<scalar_t>(A, s, x,
+                            [&](int64_t i, const AffineFlow& flow, double t) {
+                              double y0, y1;
+                              flow.at(t, y0, y1);
+                              o[2 * i] = static_cast<scalar_t>(y0);
+                              o[2 * i + 1] = static_cast<scalar_t>(y1);
+                            });
   });
   return out;
 }
@@ -192,14 +195,16 @@ std::vector<at::Tensor> affine_flow_backward_cpu(const at::Tensor& A,
     const scalar_t* g = grad.data_ptr<scalar_t>();
     scalar_t* ga = grad_A.data_ptr<scalar_t>();
     scalar_t* gx = grad_x.data_ptr<scalar_t>();
-    for_each_flow<scalar_t>(A, s, x, [&](int64_t i, const AffineFlow& flow, double t) {
-      double gm[6], g0, g1;
-      flow.backward(t, static_cast<double>(g[2 * i]),
-                    static_cast<double>(g[2 * i + 1]), gm, g0, g1);
-      for (int k = 0; k < 6; ++k) ga[6 * i + k] = static_cast<scalar_t>(gm[k]);
-      gx[2 * i] = static_cast<scalar_t>(g0);
-      gx[2 * i + 1] = static_cast<scalar_t>(g1);
-    });
+    for_each_flow<scalar_t>(
+        A, s, x, [&](int64_t i, const AffineFlow& flow, double t) {
+          double gm[6], g0, g1;
+          flow.backward(t, static_cast<double>(g[2 * i]),
+                        static_cast<double>(g[2 * i + 1]), gm, g0, g1);
+          for (int k = 0; k < 6; ++k)
+            ga[6 * i + k] = static_cast<scalar_t>(gm[k]);
+          gx[2 * i] = static_cast<scalar_t>(g0);
+          gx[2 * i + 1] = static_cast<scalar_t>(g1);
+        });
   });
   return {grad_A, grad_x};
 }

@@ -92,8 +92,8 @@ struct Region {
 
   // grad g_j (its normal, pointing out of the region).
   CPAB_HD void normal(int j, int nx, int ny, double& n0, double& n1) const {
-    const double n[6][2] = {{-1.0 * nx, 0.0}, {1.0 * nx, 0.0},
-                            {0.0, -1.0 * ny}, {0.0, 1.0 * ny},
+    const double n[6][2] = {{-1.0 * nx, 0.0},    {1.0 * nx, 0.0},
+                            {0.0, -1.0 * ny},    {0.0, 1.0 * ny},
                             {-s4 * nx, s4 * ny}, {s5 * nx, s5 * ny}};
     n0 = n[j][0];
     n1 = n[j][1];
@@ -125,7 +125,8 @@ CPAB_HD double atanhc(double z) {
   if (fabs(z) < 1e-3)
     return 1.0 + z * (1.0 / 3 + z * (1.0 / 5 + z * (1.0 / 7 + z / 9)));
   const double root = sqrt(fabs(z));
-  if (z > 0) return atanh(root < 0.9999999999999999 ? root : 0.9999999999999999) / root;
+  if (z > 0)
+    return atanh(root < 0.9999999999999999 ? root : 0.9999999999999999) / root;
   return atan(root) / root;
 }
 
@@ -163,9 +164,8 @@ CPAB_HD bool graze(const double m[6], const AffineFlow& fl, const Region& r,
 
 // Exit time by safeguarded Newton on G(s) = kEta in [0, hi] (step 4);
 // updates hi, (hx, hy) and returns the crossed constraint.
-CPAB_HD int exit_time(const double m[6], const AffineFlow& fl,
-                      const Region& r, int nx, int ny, double& hi, double& hx,
-                      double& hy) {
+CPAB_HD int exit_time(const double m[6], const AffineFlow& fl, const Region& r,
+                      int nx, int ny, double& hi, double& hx, double& hy) {
   double g_hi[6], g0[6];
   r.values(hx, hy, nx, ny, g_hi);
   int j_hi;
@@ -334,7 +334,8 @@ CPAB_HD void point_integrate_backward(const scalar_t* a, double x, double y,
       for (int i = 0; i < count; ++i) buf[i] = step(a, nx, ny, st);
     }
     for (int i = count - 1; i >= 0; --i) {
-      event_backward(a, buf[i], has_next ? &next : nullptr, nx, ny, add, l0, l1);
+      event_backward(a, buf[i], has_next ? &next : nullptr, nx, ny, add, l0,
+                     l1);
       next = buf[i];
       has_next = true;
     }

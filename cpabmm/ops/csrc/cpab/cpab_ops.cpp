@@ -14,18 +14,19 @@ constexpr const char* kNoCuda =
 
 void check_float_tensor(const at::Tensor& t, const char* name) {
   TORCH_CHECK_VALUE(t.defined(), name, " is undefined");
-  TORCH_CHECK_VALUE(t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble,
-              name, " must be float32 or float64, got ", t.scalar_type());
+  TORCH_CHECK_VALUE(
+      t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble, name,
+      " must be float32 or float64, got ", t.scalar_type());
   TORCH_CHECK_VALUE(t.is_contiguous(), name, " must be contiguous");
   TORCH_CHECK_VALUE(t.device().is_cpu() || t.device().is_cuda(), name,
-              " must be on the CPU or a CUDA device, got ", t.device());
+                    " must be on the CPU or a CUDA device, got ", t.device());
 }
 
 void check_like(const at::Tensor& t, const at::Tensor& A, const char* name) {
   TORCH_CHECK_VALUE(t.scalar_type() == A.scalar_type(), name, " has dtype ",
-              t.scalar_type(), " but A has ", A.scalar_type());
+                    t.scalar_type(), " but A has ", A.scalar_type());
   TORCH_CHECK_VALUE(t.device() == A.device(), name, " is on ", t.device(),
-              " but A is on ", A.device());
+                    " but A is on ", A.device());
 }
 
 // Checks A and points and returns the problem sizes.
@@ -35,39 +36,42 @@ Sizes check_inputs(const at::Tensor& A, const at::Tensor& points, int64_t nx,
   check_float_tensor(points, "points");
   check_like(points, A, "points");
   TORCH_CHECK_VALUE(nx >= 1 && ny >= 1 && nx <= kMaxCells && ny <= kMaxCells,
-              "nc must be two integers in [1, ", kMaxCells, "], got (", nx,
-              ", ", ny, ")");
-  TORCH_CHECK_VALUE(A.dim() == 4 && A.size(1) == 4 * nx * ny && A.size(2) == 2 &&
-                  A.size(3) == 3,
-              "A must have shape [T, ", 4 * nx * ny, ", 2, 3] for nc = (", nx,
-              ", ", ny, "), got ", A.sizes());
+                    "nc must be two integers in [1, ", kMaxCells, "], got (",
+                    nx, ", ", ny, ")");
+  TORCH_CHECK_VALUE(A.dim() == 4 && A.size(1) == 4 * nx * ny &&
+                        A.size(2) == 2 && A.size(3) == 3,
+                    "A must have shape [T, ", 4 * nx * ny, ", 2, 3] for nc = (",
+                    nx, ", ", ny, "), got ", A.sizes());
   Sizes n;
   n.T = A.size(0);
   n.nT = A.size(1);
   n.nx = static_cast<int>(nx);
   n.ny = static_cast<int>(ny);
   if (points.dim() == 2) {
-    TORCH_CHECK_VALUE(points.size(1) == 2, "points must have shape [P, 2] or [T, P, 2], got ",
-                points.sizes());
+    TORCH_CHECK_VALUE(points.size(1) == 2,
+                      "points must have shape [P, 2] or [T, P, 2], got ",
+                      points.sizes());
     n.P = points.size(0);
     n.pt_stride = 0;
   } else {
-    TORCH_CHECK_VALUE(points.dim() == 3 && points.size(0) == n.T && points.size(2) == 2,
-                "points must have shape [P, 2] or [", n.T, ", P, 2], got ",
-                points.sizes());
+    TORCH_CHECK_VALUE(
+        points.dim() == 3 && points.size(0) == n.T && points.size(2) == 2,
+        "points must have shape [P, 2] or [", n.T, ", P, 2], got ",
+        points.sizes());
     n.P = points.size(1);
     n.pt_stride = 2 * n.P;
   }
   return n;
 }
 
-void check_grad(const at::Tensor& grad_out, const at::Tensor& A, const Sizes& n) {
+void check_grad(const at::Tensor& grad_out, const at::Tensor& A,
+                const Sizes& n) {
   check_float_tensor(grad_out, "grad_out");
   check_like(grad_out, A, "grad_out");
   TORCH_CHECK_VALUE(grad_out.dim() == 3 && grad_out.size(0) == n.T &&
-                  grad_out.size(1) == n.P && grad_out.size(2) == 2,
-              "grad_out must have shape [", n.T, ", ", n.P, ", 2], got ",
-              grad_out.sizes());
+                        grad_out.size(1) == n.P && grad_out.size(2) == 2,
+                    "grad_out must have shape [", n.T, ", ", n.P, ", 2], got ",
+                    grad_out.sizes());
 }
 
 at::Tensor forward(Op op, const at::Tensor& A, const at::Tensor& points,
