@@ -2,6 +2,7 @@
 ``torch.linalg.matrix_exp`` and autograd for the affine exponential, the
 pure-PyTorch reference path and libcpab's fixture for the flow, finite
 differences (``gradcheck``) for the analytic backward."""
+import importlib.util
 import os.path as osp
 
 import pytest
@@ -95,45 +96,44 @@ def random_weights(shape, seed, device='cpu'):
 # Building blocks
 # --------------------------------------------------------------------------
 def affine_cases():
+    """Affine fields of every kind and times at the largest spectral radius
+    of s L the kernels use (1.5), with start points."""
     g = torch.Generator().manual_seed(0)
-    X = torch.randn(64, 2, 3, generator=g, dtype=torch.float64)
-    X[:16] *= 4.0                                  # large: several squarings
-    X[16:20, :, :2] = 0.0                          # pure translations
-    X[20:24, :, :2] = torch.tensor([[0.0, 3.0], [0.0, 0.0]],
-                                   dtype=torch.float64)  # nilpotent
-    X[24:28, :, :2] = torch.tensor([[0.0, -5.0], [5.0, 0.0]],
-                                   dtype=torch.float64)  # rotation
-    return X
+    A = torch.randn(64, 2, 3, generator=g, dtype=torch.float64)
+    A[:16] *= 4.0
+    A[16:20, :, :2] = 0.0                                    # translations
+    A[20:24, :, :2] = torch.tensor([[0.0, 3.0], [0.0, 0.0]])  # nilpotent
+    A[24:28, :, :2] = torch.tensor([[0.0, -5.0], [5.0, 0.0]])  # rotations
+    A[28:32, :, :2] = torch.tensor([[2.0, 0.0], [0.0, 2.0]])  # expansions
+    radius = torch.linalg.eigvals(A[:, :, :2]).abs().amax(1).clamp(min=1e-3)
+    s = 1.5 / radius * torch.linspace(0.1, 1.0, 64, dtype=torch.float64)
+    x0 = torch.randn(64, 2, generator=g, dtype=torch.float64)
+    return A, s, x0
 
 
-def homogeneous(X):
-    return torch.cat([X, torch.zeros_like(X[:, :1])], 1)
+def expm_flow(A, s, x0):
+    """x(s) = expm(s [[A], [0 0 0]]) [x0; 1] by torch.linalg.matrix_exp."""
+    X = torch.cat([A * s[:, None, None], torch.zeros_like(A[:, :1])], 1)
+    E = torch.linalg.matrix_exp(X)
+    return (E[:, :2, :2] @ x0[..., None])[..., 0] + E[:, :2, 2]
 
 
 def test_affine_flow_matches_matrix_exp():
-    """x(s) = expm(s [[A], [0 0 0]]) [x0; 1] for fields of every kind, with
-    s at the largest spectral radius of s L the kernels use (1.5)."""
-    A = affine_cases()
-    L = A[:, :, :2]
-    radius = torch.linalg.eigvals(L).abs().amax(1).clamp(min=1e-3)
-    s = 1.5 / radius * torch.linspace(0.1, 1.0, A.shape[0], dtype=torch.float64)
-    x0 = torch.randn(A.shape[0], 2, dtype=torch.float64,
-                     generator=torch.Generator().manual_seed(2))
-    E = torch.linalg.matrix_exp(homogeneous(A * s[:, None, None]))
-    expected = (E[:, :2, :2] @ x0[..., None])[..., 0] + E[:, :2, 2]
-    out = load_ext().affine_flow(A, s, x0)
+    A, s, x0 = affine_cases()
+    expected = expm_flow(A, s, x0)
     scale = expected.abs().amax(1, keepdim=True) + 1
-    assert_close(out / scale, expected / scale, atol=1e-14)
+    assert_close(load_ext().affine_flow(A, s, x0) / scale, expected / scale,
+                 atol=1e-14)
 
 
-def test_affine_expm_gradient_matches_autograd():
-    X = affine_cases().requires_grad_()
-    G = torch.randn(X.shape, dtype=torch.float64,
-                    generator=torch.Generator().manual_seed(1))
-    (torch.linalg.matrix_exp(homogeneous(X))[:, :2] * G).sum().backward()
-    grad = load_ext().affine_expm_backward(X.detach(), G)
-    scale = X.grad.abs().amax((1, 2), keepdim=True)
-    assert_close(grad / scale, X.grad / scale, atol=1e-13)
+def test_affine_flow_gradient_matches_autograd():
+    A, s, x0 = affine_cases()
+    weights = random_weights((64, 2), 1)
+    _, rA, rx = run_with_grads(lambda A, x: expm_flow(A, s, x), A, x0, weights)
+    grad_A, grad_x = load_ext().affine_flow_backward(A, s, x0, weights)
+    scale = rA.abs().amax((1, 2), keepdim=True) + 1
+    assert_close(grad_A / scale, rA / scale, atol=1e-13)
+    assert_close(grad_x, rx, atol=1e-13 * rx.abs().max().item())
 
 
 # --------------------------------------------------------------------------
@@ -398,3 +398,15 @@ def test_availability_by_device():
     assert function.compiled_available('cuda') == (
         load_ext().has_cuda() and torch.cuda.is_available())
     assert not function.compiled_available(torch.device('meta'))
+
+
+def test_benchmark_cli_runs(capsys):
+    """``tools/benchmark.py cpab`` on a tiny workload prints both backends."""
+    path = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'benchmark.py')
+    spec = importlib.util.spec_from_file_location('cpabmm_benchmark', path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    benchmark.main(['cpab', '--samples', '1', '--transforms', '2', '--grid',
+                    '4', '--repeat', '1'])
+    out = capsys.readouterr().out
+    assert 'cpu   torch' in out and 'cpu   cpp' in out and 'x vs torch' in out

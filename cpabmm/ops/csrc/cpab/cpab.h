@@ -29,13 +29,16 @@ std::vector<at::Tensor> integrate_backward(const at::Tensor& A,
                                            const at::Tensor& points,
                                            const at::Tensor& grad_out,
                                            int64_t nx, int64_t ny);
-// The kernels' building blocks on their own (CPU), for tests: the flow of
-// affine fields A [N, 2, 3] for times s [N] (spectral radius of s L <= 1.5)
-// from points x [N, 2], and the gradient of <grad_E, expm([[X], [0 0 0]])>
-// (top two rows) with respect to X [N, 2, 3].
+// The exact flow of affine fields A [N, 2, 3] for times s [N] (spectral
+// radius of s L <= 1.5) from points x [N, 2], and its reverse mode
+// ({grad_A, grad_x} for grad [N, 2]), on the CPU: the kernels' building
+// block on its own, for tests.
 at::Tensor affine_flow(const at::Tensor& A, const at::Tensor& s,
                        const at::Tensor& x);
-at::Tensor expm_backward(const at::Tensor& X, const at::Tensor& grad_E);
+std::vector<at::Tensor> affine_flow_backward(const at::Tensor& A,
+                                             const at::Tensor& s,
+                                             const at::Tensor& x,
+                                             const at::Tensor& grad);
 bool has_cuda();
 
 // Implementations, for checked arguments.
@@ -47,8 +50,10 @@ std::vector<at::Tensor> backward_cpu(Op op, const at::Tensor& A,
                                      const Sizes& n);
 at::Tensor affine_flow_cpu(const at::Tensor& A, const at::Tensor& s,
                            const at::Tensor& x);
-at::Tensor expm_backward_cpu(const at::Tensor& X,
-                                    const at::Tensor& grad_E);
+std::vector<at::Tensor> affine_flow_backward_cpu(const at::Tensor& A,
+                                                 const at::Tensor& s,
+                                                 const at::Tensor& x,
+                                                 const at::Tensor& grad);
 #ifdef WITH_CUDA
 at::Tensor forward_cuda(Op op, const at::Tensor& A, const at::Tensor& points,
                         const Sizes& n);

@@ -1,15 +1,10 @@
-// Small fixed-size linear algebra for 2-D affine fields, usable on host and
-// device: the exact flow of an affine velocity field, and the adjoint of the
-// Frechet derivative of its matrix exponential.
+// The exact flow of a 2-D affine velocity field and its reverse mode, for
+// host and device.
 //
-// A 2-D affine field v(x) = A [x; 1] is stored as the 6 numbers of the 2x3
-// matrix A (row-major).  Its homogeneous form Abar = [[A], [0 0 0]] is a 3x3
-// matrix with a zero last row; its exponential is an affine map, stored the
-// same way with an implicit last row [0 0 1].
-//
-// The kernels compute in double whatever the tensors' dtype: the per-point
-// work is scalar code, where double costs about as much as float, and it
-// keeps crossing times and exponentials accurate to ~1e-15.
+// A 2-D affine field v(x) = L x + c is stored as the 6 numbers of the 2x3
+// matrix A = [L | c] (row-major).  The kernels compute in double whatever the
+// tensors' dtype: the per-point work is scalar code, where double costs about
+// as much as float, and it keeps crossing times accurate to ~1e-15.
 #pragma once
 
 #include <cmath>
@@ -22,10 +17,6 @@
 
 namespace cpab {
 
-// Taylor degree of the scaled exponential in affine_expm_adjoint: with the
-// scaled linear part of norm <= 1/2 the truncation error (0.5^15 / 15!) is
-// below double rounding.
-constexpr int kTaylorDegree = 14;
 // Spectral radius of s L up to which AffineFlow is exact, and the number of
 // Taylor terms that makes it so (1.5^21 / 22! < 5e-17).
 constexpr double kFlowRadius = 1.5;
@@ -41,21 +32,69 @@ struct InvFactorial<0> {
   static constexpr double value = 1.0;
 };
 
-// Horner steps k, k - 1, ..., 0 of phi1's series in the algebra of AffineFlow
-// (unrolled at compile time, so that every coefficient is a constant).
-template <int k>
+// Horner steps k, k - 1, ..., 0 on the coefficients 1 / (start + j + 1)! of
+// phi1's series, in the algebra of AffineFlow: (u, w) <- c + (a u + q w,
+// u + a w).  Unrolled at compile time, so that every coefficient is a
+// constant; with kTangent, also the derivatives (ua, wa, uq, wq) of (u, w)
+// in a and q.
+template <int start, int k, bool kTangent>
 struct PhiHorner {
-  static CPAB_HD void run(double a, double q, double& u, double& w) {
-    const double u_next = InvFactorial<k + 1>::value + a * u + q * w;
+  static CPAB_HD void run(double a, double q, double& u, double& w, double& ua,
+                          double& wa, double& uq, double& wq) {
+    if constexpr (kTangent) {
+      const double ua_next = u + a * ua + q * wa;
+      const double uq_next = w + a * uq + q * wq;
+      wa = w + ua + a * wa;
+      wq = uq + a * wq;
+      ua = ua_next;
+      uq = uq_next;
+    }
+    const double u_next = InvFactorial<start + k + 1>::value + a * u + q * w;
     w = u + a * w;
     u = u_next;
-    PhiHorner<k - 1>::run(a, q, u, w);
+    PhiHorner<start, k - 1, kTangent>::run(a, q, u, w, ua, wa, uq, wq);
   }
 };
-template <>
-struct PhiHorner<-1> {
-  static CPAB_HD void run(double, double, double&, double&) {}
+template <int start, bool kTangent>
+struct PhiHorner<start, -1, kTangent> {
+  static CPAB_HD void run(double, double, double&, double&, double&, double&,
+                          double&, double&) {}
 };
+
+// An element u I + w Z' of the algebra of AffineFlow (Z'^2 = q I).
+struct PhiPair {
+  double u, w;
+};
+
+CPAB_HD PhiPair times(PhiPair p, PhiPair r, double q) {
+  return {p.u * r.u + q * p.w * r.w, p.u * r.w + p.w * r.u};
+}
+
+// sum_{j < len} Z^j / (start + j + 1)! for Z = a I + Z', by Horner.
+template <int start, int len>
+CPAB_HD PhiPair phi1_chunk(double a, double q) {
+  PhiPair p{InvFactorial<start + len>::value, 0.0};
+  double unused[4];
+  PhiHorner<start, len - 2, false>::run(a, q, p.u, p.w, unused[0], unused[1],
+                                        unused[2], unused[3]);
+  return p;
+}
+
+// phi1(Z) to kPhiTerms terms by Estrin's scheme: three independent Horner
+// chains of 7 terms joined with Z^7 (a third of the dependent steps of one
+// Horner chain, which dominates the kernels' time).
+CPAB_HD PhiPair phi1(double a, double q) {
+  static_assert(kPhiTerms == 21, "phi1 splits the series into 3 x 7 terms");
+  const PhiPair p0 = phi1_chunk<0, 7>(a, q);
+  const PhiPair p1 = phi1_chunk<7, 7>(a, q);
+  const PhiPair p2 = phi1_chunk<14, 7>(a, q);
+  const PhiPair z{a, 1.0};
+  const PhiPair z2 = times(z, z, q);
+  const PhiPair z7 = times(times(z2, z2, q), times(z2, z, q), q);
+  PhiPair r = times(z7, p2, q);
+  r = times(z7, {r.u + p1.u, r.w + p1.w}, q);
+  return {r.u + p0.u, r.w + p0.w};
+}
 
 // y = A [x; 1].
 CPAB_HD void affine_apply(const double a[6], double x0, double x1, double& y0,
@@ -64,117 +103,72 @@ CPAB_HD void affine_apply(const double a[6], double x0, double x1, double& y0,
   y1 = a[3] * x0 + a[4] * x1 + a[5];
 }
 
-// The exact flow of the affine field v = L x + c (A = [L | c]) from one start
-// point x0, for times s with spectral radius of s L at most kFlowRadius:
+// The exact flow of the affine field A from one start point x0, for times s
+// with spectral radius of s L at most kFlowRadius:
 //   x(s) = x0 + s phi1(s L) v0,  v0 = L x0 + c,  phi1(z) = (e^z - 1) / z.
-// With L = h I + N (h = tr L / 2, N^2 = delta I), phi1(s L) = f0 I + f1 s N
-// where (f0, f1) is Horner's rule on phi1's Taylor series in the algebra
-// u I + w (s N), (s N)^2 = s^2 delta I: no branches, and singular,
-// nilpotent, rotating and expanding fields alike.
+// With L = h I + N (h = tr L / 2, N = [[d, L01], [L10, -d]], d = (L00 -
+// L11) / 2, N^2 = delta I), phi1(s L) = u I + w s N where (u, w) is phi1's
+// Taylor series evaluated in the algebra u I + w (s N), (s N)^2 = s^2 delta I
+// (see phi1()): no branches, and singular, nilpotent, rotating and expanding
+// fields alike.
 struct AffineFlow {
+  double m[6];    // A
   double x0, y0;  // start point
   double v0, v1;  // its velocity
   double n0, n1;  // N v0
-  double h, delta;
+  double h, d, delta;
 
-  CPAB_HD AffineFlow(const double m[6], double x, double y) : x0(x), y0(y) {
+  CPAB_HD AffineFlow(const double a[6], double x, double y) : x0(x), y0(y) {
+    for (int i = 0; i < 6; ++i) m[i] = a[i];
     h = 0.5 * (m[0] + m[4]);
-    const double half_diff = 0.5 * (m[0] - m[4]);
-    delta = half_diff * half_diff + m[1] * m[3];
+    d = 0.5 * (m[0] - m[4]);
+    delta = d * d + m[1] * m[3];
     affine_apply(m, x, y, v0, v1);
-    n0 = m[0] * v0 + m[1] * v1 - h * v0;
-    n1 = m[3] * v0 + m[4] * v1 - h * v1;
+    n0 = d * v0 + m[1] * v1;
+    n1 = m[3] * v0 - d * v1;
   }
 
-  // |h| + sqrt|delta|: the spectral radius bound of L.
+  // |h| + sqrt|delta|: a bound on the spectral radius of L.
   CPAB_HD double rate() const { return fabs(h) + sqrt(fabs(delta)); }
 
   CPAB_HD void at(double s, double& x, double& y) const {
-    const double a = s * h, q = s * s * delta;
-    double u = InvFactorial<kPhiTerms>::value, w = 0.0;
-    PhiHorner<kPhiTerms - 2>::run(a, q, u, w);
-    const double su = s * u, ssw = s * s * w;
+    const PhiPair c = phi1(s * h, s * s * delta);
+    const double su = s * c.u, ssw = s * s * c.w;
     x = x0 + su * v0 + ssw * n0;
     y = y0 + su * v1 + ssw * n1;
   }
+
+  // Reverse mode of at(s) for a fixed s: given (l0, l1) = dLoss/dx(s),
+  // writes dLoss/dA to gA and dLoss/dx0 to (gx, gy).
+  CPAB_HD void backward(double s, double l0, double l1, double gA[6],
+                        double& gx, double& gy) const {
+    // phi1's coefficients and their derivatives in (a, q) = (s h, s^2 delta)
+    double u = InvFactorial<kPhiTerms>::value, w = 0.0;
+    double ua = 0.0, wa = 0.0, uq = 0.0, wq = 0.0;
+    PhiHorner<0, kPhiTerms - 2, true>::run(s * h, s * s * delta, u, w, ua, wa,
+                                           uq, wq);
+    const double ssw = s * s * w;
+    // through (u, w) to (h, delta)
+    const double gu = s * (l0 * v0 + l1 * v1);
+    const double gw = s * s * (l0 * n0 + l1 * n1);
+    const double gh = s * (gu * ua + gw * wa);
+    const double gdelta = s * s * (gu * uq + gw * wq);
+    // through N in N v0 (dLoss/dN = ssw lambda v0^T) and delta = d^2 + L01 L10
+    const double gd = 2.0 * d * gdelta + ssw * (l0 * v0 - l1 * v1);
+    const double g01 = m[3] * gdelta + ssw * l0 * v1;
+    const double g10 = m[1] * gdelta + ssw * l1 * v0;
+    // dLoss/dv0 = s u lambda + ssw N^T lambda, then v0 = L x0 + c
+    const double gv0 = s * u * l0 + ssw * (d * l0 + m[3] * l1);
+    const double gv1 = s * u * l1 + ssw * (m[1] * l0 - d * l1);
+    gA[0] = gv0 * x0 + 0.5 * (gh + gd);
+    gA[1] = gv0 * y0 + g01;
+    gA[2] = gv0;
+    gA[3] = gv1 * x0 + g10;
+    gA[4] = gv1 * y0 + 0.5 * (gh - gd);
+    gA[5] = gv1;
+    gx = l0 + m[0] * gv0 + m[3] * gv1;
+    gy = l1 + m[1] * gv0 + m[4] * gv1;
+  }
 };
-
-// Infinity norm of the linear (2x2) part; the translation does not affect
-// the convergence of the Taylor series of the affine exponential.
-CPAB_HD double linear_norm(const double a[6]) {
-  const double r0 = fabs(a[0]) + fabs(a[1]);
-  const double r1 = fabs(a[3]) + fabs(a[4]);
-  return r0 > r1 ? r0 : r1;
-}
-
-// Number of halvings that bring `norm` to at most 1/2 (bounded, so that
-// non-finite input cannot loop forever).
-CPAB_HD int scaling_power(double norm) {
-  int j = 0;
-  while (norm > 0.5 && j < 64) {
-    norm *= 0.5;
-    ++j;
-  }
-  return j;
-}
-
-// r = p * q for row-major 3x3 matrices; r may alias.
-CPAB_HD void mat3_mul(const double p[9], const double q[9], double r[9]) {
-  double t[9];
-  for (int i = 0; i < 3; ++i)
-    for (int k = 0; k < 3; ++k)
-      t[3 * i + k] = p[3 * i] * q[k] + p[3 * i + 1] * q[3 + k] +
-                     p[3 * i + 2] * q[6 + k];
-  for (int i = 0; i < 9; ++i) r[i] = t[i];
-}
-
-// Gradient of <G, expm(X)> with respect to X, i.e. the adjoint of the Frechet
-// derivative, L(X^T, G): the upper-right block of expm([[X^T, G], [0, X^T]]).
-// X = s * Abar is given by its 2x3 top rows `x` (last row zero); G is a full
-// 3x3 matrix.  Only the top two rows of the result are returned (`grad`,
-// 2x3), which is all an affine parameterisation needs, together with the
-// transpose of the linear part of expm(X) (`ft`, 2x2 row-major), which the
-// block exponential yields for free.
-CPAB_HD void affine_expm_adjoint(const double x[6], const double g[9],
-                                 double grad[6], double ft[4]) {
-  const int j = scaling_power(linear_norm(x));
-  const double scale = ldexp(1.0, -j);
-  // Y = X^T / 2^j (X has a zero last row, so Y has a zero last column).
-  const double y[9] = {x[0] * scale, x[3] * scale, 0.0,
-                       x[1] * scale, x[4] * scale, 0.0,
-                       x[2] * scale, x[5] * scale, 0.0};
-  double h[9];
-  for (int i = 0; i < 9; ++i) h[i] = g[i] * scale;
-  // Horner on the block-triangular matrix [[Y, H], [0, Y]]: the diagonal
-  // blocks P follow the plain series, the off-diagonal block Q its
-  // derivative.  One extra term, as Q's series decays one order slower.
-  double p[9] = {1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0};
-  double q[9] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-  for (int k = kTaylorDegree + 1; k >= 1; --k) {
-    double yq[9], hp[9], yp[9];
-    mat3_mul(y, q, yq);
-    mat3_mul(h, p, hp);
-    mat3_mul(y, p, yp);
-    const double inv_k = 1.0 / k;
-    for (int i = 0; i < 9; ++i) {
-      q[i] = (yq[i] + hp[i]) * inv_k;
-      p[i] = yp[i] * inv_k;
-    }
-    p[0] += 1.0;
-    p[4] += 1.0;
-    p[8] += 1.0;
-  }
-  // Squaring: [[P, Q], [0, P]]^2 = [[P^2, PQ + QP], [0, P^2]].
-  for (int i = 0; i < j; ++i) {
-    double pq[9], qp[9];
-    mat3_mul(p, q, pq);
-    mat3_mul(q, p, qp);
-    for (int k = 0; k < 9; ++k) q[k] = pq[k] + qp[k];
-    mat3_mul(p, p, p);
-  }
-  for (int i = 0; i < 6; ++i) grad[i] = q[i];
-  ft[0] = p[0]; ft[1] = p[1];
-  ft[2] = p[3]; ft[3] = p[4];
-}
 
 }  // namespace cpab

@@ -79,8 +79,9 @@ at::Tensor forward_cuda(Op op, const at::Tensor& A, const at::Tensor& points,
   if (n.T * n.P == 0) return out;
   const auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "cpab_forward_cuda", [&] {
-    auto kernel = op == Op::kIntegrate ? forward_kernel<Op::kIntegrate, scalar_t>
-                                       : forward_kernel<Op::kVelocity, scalar_t>;
+    auto kernel = op == Op::kIntegrate
+                      ? forward_kernel<Op::kIntegrate, scalar_t>
+                      : forward_kernel<Op::kVelocity, scalar_t>;
     kernel<<<blocks_for(n.T * n.P), kThreads, 0, stream>>>(
         A.data_ptr<scalar_t>(), points.data_ptr<scalar_t>(),
         out.data_ptr<scalar_t>(), n);
@@ -94,10 +95,12 @@ std::vector<at::Tensor> backward_cuda(Op op, const at::Tensor& A,
                                       const at::Tensor& grad_out,
                                       const Sizes& n) {
   const c10::cuda::CUDAGuard guard(A.device());
-  at::Tensor grad_A = at::zeros({n.T, 6 * n.nT}, A.options().dtype(at::kDouble));
+  at::Tensor grad_A =
+      at::zeros({n.T, 6 * n.nT}, A.options().dtype(at::kDouble));
   at::Tensor grad_pts = at::empty({n.T, n.P, 2}, A.options());
   if (n.T * n.P > 0) {
-    const int64_t shared_bytes = 6 * n.nT * static_cast<int64_t>(sizeof(double));
+    const int64_t shared_bytes =
+        6 * n.nT * static_cast<int64_t>(sizeof(double));
     const bool use_shared = shared_bytes <= kMaxSharedBytes;
     const dim3 grid(blocks_for(n.P), std::min(n.T, kMaxGridY));
     const auto stream = c10::cuda::getCurrentCUDAStream();

@@ -31,10 +31,10 @@
 // end of an event (normal n = grad g_j, v-/v+ the fields before/after at the
 // crossing point, v+ = 0 after the last event), lambda <- lambda - n
 // (lambda.(v- - v+)) / (n.v-) (the implicit derivative of the crossing
-// time; |n.v-| floored at kDenFloor, sign kept); through the event,
-// grad A_region += s L(X^T, [lambda; 0] [z; 1]^T) (X = s Abar, L the Frechet
-// derivative of expm) and lambda <- F^T lambda (F the linear part of
-// expm(X)).  Sub-step times are constants.  The events are recomputed, not
+// time; |n.v-| floored at kDenFloor, sign kept); through the event, the
+// reverse mode of the exact flow for the fixed time s (AffineFlow::backward)
+// adds the gradient of the region's matrix and maps lambda to the start
+// point.  Sub-step times are constants.  The events are recomputed, not
 // stored: the forward pass keeps the state at the start of every block of
 // kBlock events and each block is replayed when the reverse walk reaches it,
 // so the memory per point stays small (a GPU thread's local memory too).
@@ -92,8 +92,8 @@ struct Region {
 
   // grad g_j (its normal, pointing out of the region).
   CPAB_HD void normal(int j, int nx, int ny, double& n0, double& n1) const {
-    const double n[6][2] = {{-1.0 * nx, 0.0}, {1.0 * nx, 0.0},
-                            {0.0, -1.0 * ny}, {0.0, 1.0 * ny},
+    const double n[6][2] = {{-1.0 * nx, 0.0},    {1.0 * nx, 0.0},
+                            {0.0, -1.0 * ny},    {0.0, 1.0 * ny},
                             {-s4 * nx, s4 * ny}, {s5 * nx, s5 * ny}};
     n0 = n[j][0];
     n1 = n[j][1];
@@ -125,7 +125,8 @@ CPAB_HD double atanhc(double z) {
   if (fabs(z) < 1e-3)
     return 1.0 + z * (1.0 / 3 + z * (1.0 / 5 + z * (1.0 / 7 + z / 9)));
   const double root = sqrt(fabs(z));
-  if (z > 0) return atanh(root < 0.9999999999999999 ? root : 0.9999999999999999) / root;
+  if (z > 0)
+    return atanh(root < 0.9999999999999999 ? root : 0.9999999999999999) / root;
   return atan(root) / root;
 }
 
@@ -163,9 +164,8 @@ CPAB_HD bool graze(const double m[6], const AffineFlow& fl, const Region& r,
 
 // Exit time by safeguarded Newton on G(s) = kEta in [0, hi] (step 4);
 // updates hi, (hx, hy) and returns the crossed constraint.
-CPAB_HD int exit_time(const double m[6], const AffineFlow& fl,
-                      const Region& r, int nx, int ny, double& hi, double& hx,
-                      double& hy) {
+CPAB_HD int exit_time(const double m[6], const AffineFlow& fl, const Region& r,
+                      int nx, int ny, double& hi, double& hx, double& hy) {
   double g_hi[6], g0[6];
   r.values(hx, hy, nx, ny, g_hi);
   int j_hi;
@@ -300,17 +300,10 @@ CPAB_HD void event_backward(const scalar_t* a, const Event& e,
     l0 -= coef * n0;
     l1 -= coef * n1;
   }
-  double x[6], grad[6], ft[4];
-  for (int i = 0; i < 6; ++i) x[i] = e.s * m[i];
-  const double g[9] = {l0 * e.x0, l0 * e.y0, l0,
-                       l1 * e.x0, l1 * e.y0, l1,
-                       0.0, 0.0, 0.0};
-  affine_expm_adjoint(x, g, grad, ft);
-  for (int i = 0; i < 6; ++i) add(6 * e.row + i, e.s * grad[i]);
-  const double k0 = ft[0] * l0 + ft[1] * l1;
-  const double k1 = ft[2] * l0 + ft[3] * l1;
-  l0 = k0;
-  l1 = k1;
+  const AffineFlow fl(m, e.x0, e.y0);
+  double grad[6];
+  fl.backward(e.s, l0, l1, grad, l0, l1);
+  for (int i = 0; i < 6; ++i) add(6 * e.row + i, grad[i]);
 }
 
 // Reverse pass of one point: given g = dL/d(flow), adds the gradient of A
@@ -341,7 +334,8 @@ CPAB_HD void point_integrate_backward(const scalar_t* a, double x, double y,
       for (int i = 0; i < count; ++i) buf[i] = step(a, nx, ny, st);
     }
     for (int i = count - 1; i >= 0; --i) {
-      event_backward(a, buf[i], has_next ? &next : nullptr, nx, ny, add, l0, l1);
+      event_backward(a, buf[i], has_next ? &next : nullptr, nx, ny, add, l0,
+                     l1);
       next = buf[i];
       has_next = true;
     }

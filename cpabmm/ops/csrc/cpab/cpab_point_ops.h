@@ -14,10 +14,11 @@ enum class Op { kVelocity, kIntegrate };
 
 // Problem sizes shared by the implementations.
 struct Sizes {
-  int64_t T;          // number of transformations
-  int64_t P;          // points per transformation
-  int64_t nT;         // triangles
-  int64_t pt_stride;  // elements between transformations in `points` (0: shared)
+  int64_t T;   // number of transformations
+  int64_t P;   // points per transformation
+  int64_t nT;  // triangles
+  int64_t
+      pt_stride;  // elements between transformations in `points` (0: shared)
   int nx, ny;
 };
 
