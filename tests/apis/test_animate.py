@@ -153,6 +153,7 @@ def test_driving_is_streamed(tpsmm, clip):
     assert pulled == []
     next(generator)
     assert pulled == [0]
+    assert torch.is_grad_enabled()  # no_grad holds inside the generator only
     next(generator)
     assert pulled == [0, 1]
     generator.close()
