@@ -72,7 +72,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='relative mode: start from the driving frame whose face best '
                         'matches the source (needs mediapipe)')
     parser.add_argument('--initial-frame', type=int, default=0,
-                        help='relative mode: driving frame motion is measured from')
+                        help='relative mode: driving frame motion is measured from '
+                        '(counted at the output rate with --fps)')
     parser.add_argument('--output', default='result.mp4',
                         help='output video: .mp4, .mov, .mkv or .gif (default: result.mp4)')
     parser.add_argument('--side-by-side', nargs='?', const='', metavar='PATH',

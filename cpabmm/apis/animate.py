@@ -163,6 +163,13 @@ class Animation:
         self.device = next(model.parameters()).device
         self.source = prepare_image(source, self.size, fit)
         self.video = driving if isinstance(driving, DrivingVideo) else open_driving(driving)
+        count = self.video.num_frames
+        if initial_frame < 0 or (count is not None and initial_frame >= count):
+            raise ValueError(f'initial frame {initial_frame} is not a frame of the driving '
+                             f'video ({count} frames)')
+        if initial_frame and not self.video.reopenable:
+            raise ValueError('an initial frame other than 0 is read ahead of the others; pass '
+                             'a path or a sequence of frames, not a one-shot iterator')
         self.initial_frame = initial_frame
         with torch.no_grad():
             self.kp_source = model.detect_keypoints(self.source.to(self.device))

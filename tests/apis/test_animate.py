@@ -226,6 +226,11 @@ def test_bad_arguments_fail_when_called(tpsmm, fomm, clip):
         animate(tpsmm, source, [])
     with pytest.raises(ValueError, match='find_best_frame reads the driving video twice'):
         animate(tpsmm, source, iter(clip), find_best_frame=True)
+    with pytest.raises(ValueError, match=r'initial frame 5 is not a frame of the driving '
+                       r'video \(5 frames\)'):
+        animate(tpsmm, source, clip, initial_frame=5)
+    with pytest.raises(ValueError, match='an initial frame other than 0 is read ahead'):
+        animate(tpsmm, source, iter(clip), initial_frame=1)
     with pytest.raises(ValueError, match=r'images must be \[H, W\] or \[H, W, C\]'):
         animate(tpsmm, np.zeros((4, 4, 2)), clip)
     tpsmm.train()
