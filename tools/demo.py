@@ -25,6 +25,9 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 from tqdm import tqdm
 
+#: progress bars that show frames per second even when slower than one
+BAR_FORMAT = '{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}]'
+
 from cpabmm.apis import MODES, Animation, init_model
 from cpabmm.apis.best_frame import LandmarkDetectorUnavailable
 from cpabmm.apis.media import FIT_MODES, load_image, open_driving, tensor_to_uint8
@@ -69,7 +72,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='relative mode: start from the driving frame whose face best '
                         'matches the source (needs mediapipe)')
     parser.add_argument('--initial-frame', type=int, default=0,
-                        help='relative mode: driving frame motion is measured from')
+                        help='relative mode: driving frame motion is measured from '
+                        '(counted at the output rate with --fps)')
     parser.add_argument('--output', default='result.mp4',
                         help='output video: .mp4, .mov, .mkv or .gif (default: result.mp4)')
     parser.add_argument('--side-by-side', nargs='?', const='', metavar='PATH',
@@ -139,8 +143,12 @@ def prepare(args: argparse.Namespace) -> Tuple[Animation, List[int], float, List
     extra = side_by_side_path(args.output, args.side_by_side)
     if extra is not None:
         outputs.append(extra)
+    inputs = {osp.realpath(args.source), osp.realpath(args.driving)}
     for path in outputs:
         output_extension(path)
+        if osp.realpath(path) in inputs:
+            raise ValueError(f'{path}: the output would overwrite an input; choose another '
+                             '--output')
     if args.keypoints and extra is None:
         raise ValueError('--keypoints draws on the side-by-side frames; add --side-by-side')
     source = load_image(args.source)
@@ -160,7 +168,8 @@ def prepare(args: argparse.Namespace) -> Tuple[Animation, List[int], float, List
 
 
 def search_initial_frame(animation: Animation) -> None:
-    with tqdm(total=animation.num_frames, desc='finding the best frame', unit='frame') as bar:
+    with tqdm(total=animation.num_frames, desc='finding the best frame', unit='frame',
+              bar_format=BAR_FORMAT) as bar:
         best = animation.search_initial_frame(progress=bar.update)
     if best is not None:
         print_log(f'relative motion starts from driving frame {best}', logger='current')
@@ -176,7 +185,7 @@ def write(animation: Animation, repeats: List[int], fps: float, outputs: List[st
         writers = [stack.enter_context(VideoWriter(path, fps, crf=args.crf, audio_from=audio))
                    for path in outputs]
         bar = stack.enter_context(tqdm(total=animation.num_frames, desc='animating',
-                                       unit='frame'))
+                                       unit='frame', bar_format=BAR_FORMAT))
         for step, count in zip(animation, repeats):
             frames = [tensor_to_uint8(step.prediction)]
             if len(writers) > 1:

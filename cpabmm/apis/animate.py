@@ -18,9 +18,10 @@ the driving video is never held in memory.
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -54,7 +55,7 @@ def movement_scale(kp_source: Keypoints, kp_initial: Keypoints) -> float:
     driving_area = hull_area(kp_initial['value'][0])
     if source_area <= 0 or driving_area <= 0:
         print_log('keypoints span no area: relative motion is not rescaled',
-                  logger='current', level=30)
+                  logger='current', level=logging.WARNING)
         return 1.0
     return math.sqrt(source_area) / math.sqrt(driving_area)
 
@@ -162,6 +163,13 @@ class Animation:
         self.device = next(model.parameters()).device
         self.source = prepare_image(source, self.size, fit)
         self.video = driving if isinstance(driving, DrivingVideo) else open_driving(driving)
+        count = self.video.num_frames
+        if initial_frame < 0 or (count is not None and initial_frame >= count):
+            raise ValueError(f'initial frame {initial_frame} is not a frame of the driving '
+                             f'video ({count} frames)')
+        if initial_frame and not self.video.reopenable:
+            raise ValueError('an initial frame other than 0 is read ahead of the others; pass '
+                             'a path or a sequence of frames, not a one-shot iterator')
         self.initial_frame = initial_frame
         with torch.no_grad():
             self.kp_source = model.detect_keypoints(self.source.to(self.device))
@@ -200,15 +208,15 @@ class Animation:
                 built.close()
         if best is None:
             print_log(f'no face in any driving frame: relative motion starts from frame '
-                      f'{self.initial_frame}', logger='current', level=30)
+                      f'{self.initial_frame}', logger='current', level=logging.WARNING)
         else:
             self.initial_frame = best
         return best
 
     def __iter__(self) -> Iterator[AnimationStep]:
-        with torch.no_grad():
-            yield from self._steps()
+        return self._steps()
 
+    @torch.no_grad()  # as a decorator: gradients stay on in the caller between frames
     def _steps(self) -> Iterator[AnimationStep]:
         model, source = self.model, self.source.to(self.device)
         target_of = None
@@ -305,7 +313,7 @@ def animate(model: torch.nn.Module, source: Any, driving: Any, mode: str = 'rela
     search = find_best_frame and mode == 'relative'
     if find_best_frame and not search:
         print_log(f'find_best_frame only changes relative mode; ignored in {mode} mode',
-                  logger='current', level=30)
+                  logger='current', level=logging.WARNING)
     if search and not animation.video.reopenable:
         raise ValueError('find_best_frame reads the driving video twice; pass a path or a '
                          'sequence of frames, not a one-shot iterator')

@@ -142,6 +142,9 @@ BAD_INPUTS = {  # case: (settings changed from a good run, the error)
     'model size': (lambda d: dict(extra=['--size', '128']), r'this model takes 64x64 images'),
     'keypoints alone': (lambda d: dict(extra=['--keypoints']),
                         r'--keypoints draws on the side-by-side'),
+    'output over an input': (lambda d: dict(output=empty_mp4(str(d / 'same.mp4')),
+                                            driving=str(d / 'same.mp4')),
+                             r'same.mp4: the output would overwrite an input'),
     'avd without network': (lambda d: dict(config=small_config('fomm'), extra=['--mode', 'avd']),
                             r'this model has no AVD network'),
 }
@@ -202,7 +205,7 @@ def test_talking_head_clip_end_to_end(tmp_path):
          carphone_path(), '--output', out, '--config', small_config('tpsmm'),
          '--random-weights'], capture_output=True, text=True, env=env, timeout=900)
     assert result.returncode == 0, result.stderr
-    assert 'frame/s' in result.stderr  # the progress bar
+    assert re.search(r'animating: 100%.* 120/120 .*\d frame/s', result.stderr)  # progress
     info = video_info(out)
     assert info['frames'] == 120 and info['size'] == (64, 64) and info['audio'] == 0
     assert info['fps'] == pytest.approx(30000 / 1001)
