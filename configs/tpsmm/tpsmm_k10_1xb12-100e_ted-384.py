@@ -2,7 +2,7 @@
 # repeats, background from epoch 0, dropout 0.0 -> 0.5.
 _base_ = [
     '../_base_/models/tpsmm.py', '../_base_/datasets/ted-384.py',
-    '../_base_/default_runtime.py'
+    '../_base_/schedules/tpsmm-100e.py', '../_base_/default_runtime.py'
 ]
 
 model = dict(

@@ -2,7 +2,7 @@
 # no background transform, dropout 0.2 -> 0.5.
 _base_ = [
     '../_base_/models/tpsmm.py', '../_base_/datasets/mgif-256.py',
-    '../_base_/default_runtime.py'
+    '../_base_/schedules/tpsmm-100e.py', '../_base_/default_runtime.py'
 ]
 
 model = dict(

@@ -4,7 +4,7 @@
 # 35 epochs (reaching 0.3 after 10); optimisation in _base_/models/tpsmm.py.
 _base_ = [
     '../_base_/models/tpsmm.py', '../_base_/datasets/vox-256.py',
-    '../_base_/default_runtime.py'
+    '../_base_/schedules/tpsmm-100e.py', '../_base_/default_runtime.py'
 ]
 
 model = dict(

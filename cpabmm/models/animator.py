@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Sequence, Union
+from contextlib import nullcontext
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from torch import Tensor, nn
 
 from cpabmm.registry import MODELS
+from . import loss_terms  # noqa: F401  (registers the loss terms)
 from .motion.base import BaseMotion, Keypoints
 from .relative_motion import relative_keypoints
 
@@ -20,6 +23,11 @@ PREDICT_OUTPUTS = ('keypoints', 'flow', 'occlusion', 'contribution_maps', 'defor
 #: what ``val_step``/``test_step`` always return: the fields the metrics read
 #: (docs/evaluation.md)
 EVAL_OUTPUTS = ('frames', 'flow')
+#: what ``train_step`` keeps of a batch when visuals are requested
+VISUAL_OUTPUTS = ('prediction', 'kp_source', 'kp_driving', 'occlusion')
+#: called with the named loss terms before the optimiser step: True to step,
+#: False to skip the step (it may also raise to stop training)
+LossGuard = Callable[[Dict[str, Tensor]], bool]
 
 
 def _build(cfg: Optional[ConfigType], **defaults) -> Optional[nn.Module]:
@@ -62,9 +70,13 @@ class ImageAnimator(BaseModel):
             epochs, start_p, max_p, ramp_epochs)``: during the first
             ``epochs`` training epochs, p = min(start_p + max_p * epoch /
             ramp_epochs, max_p); None disables it.
-        losses: named loss configs for ``mode='loss'``; each loss module is
-            called as ``loss(outputs, inputs, animator)`` with the dict of
-            :meth:`compute_outputs` and returns a tensor or a dict of them.
+        losses: named loss configs for ``mode='loss'`` and training; each
+            loss module is called as ``loss(outputs, inputs, animator)``
+            with the dict of :meth:`compute_outputs` and returns a tensor or
+            a dict of them: the terms of :mod:`cpabmm.models.loss_terms`
+            adapt the registered losses to this call. A term with
+            ``needs_outputs = False`` (AVD training) runs without the
+            forward pass.
         predict_outputs: what ``predict`` returns besides the prediction by
             default (see ``PREDICT_OUTPUTS``).
         data_preprocessor: defaults to :class:`AnimationDataPreprocessor`.
@@ -105,6 +117,11 @@ class ImageAnimator(BaseModel):
             raise ValueError(f'unknown predict_outputs {unknown}; choose from {PREDICT_OUTPUTS}')
         self.predict_outputs = tuple(predict_outputs)
         self.epoch = 0
+        #: set by NonFiniteLossHook: checks the loss terms before each step
+        self.loss_guard: Optional[LossGuard] = None
+        #: samples whose outputs the next train_step keeps in ``visuals``
+        self.capture_visuals = 0
+        self.visuals: Optional[Dict[str, Any]] = None
 
     # ------------------------------------------------------------------ schedule
     def set_epoch(self, epoch: int) -> None:
@@ -209,10 +226,15 @@ class ImageAnimator(BaseModel):
 
     # ------------------------------------------------------------------ modes
     def forward(self, inputs: Dict[str, Tensor], data_samples: Optional[List[dict]] = None,
-                mode: str = 'tensor', outputs: Optional[Sequence[str]] = None):
+                mode: str = 'tensor', outputs: Optional[Sequence[str]] = None,
+                generated: Optional[Dict[str, Any]] = None):
         """``mode='tensor'``: the dict of :meth:`compute_outputs`;
         ``'predict'``: a list of per-sample dicts (see :meth:`predict`);
-        ``'loss'``: a dict of named loss tensors (see ``losses``)."""
+        ``'loss'``: a dict of named loss tensors (see ``losses``);
+        ``'train'``: ``(outputs, loss terms)``, and ``'discriminator'``: the
+        discriminator terms for the ``generated`` outputs (the two passes of
+        :meth:`train_step`, run through ``forward`` so that a distributed
+        wrapper sees them)."""
         if not isinstance(inputs, dict) or 'source' not in inputs or 'driving' not in inputs:
             raise ValueError("inputs must be a dict with 'source' and 'driving' images")
         if mode == 'tensor':
@@ -221,7 +243,12 @@ class ImageAnimator(BaseModel):
             return self.predict(inputs, data_samples, outputs)
         if mode == 'loss':
             return self.loss(inputs, data_samples)
-        raise ValueError(f"mode must be 'tensor', 'predict' or 'loss', got {mode!r}")
+        if mode == 'train':
+            return self.outputs_and_losses(inputs)
+        if mode == 'discriminator':
+            return self.discriminator_losses(generated, inputs)
+        raise ValueError(f"mode must be 'tensor', 'predict', 'loss', 'train' or 'discriminator', "
+                         f'got {mode!r}')
 
     def predict(self, inputs: Dict[str, Tensor], data_samples: Optional[List[dict]] = None,
                 outputs: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
@@ -281,10 +308,17 @@ class ImageAnimator(BaseModel):
              data_samples: Optional[List[dict]] = None) -> Dict[str, Tensor]:
         """Every configured loss term by name (MMEngine's ``parse_losses``
         sums the ones whose names contain 'loss')."""
+        return self.outputs_and_losses(inputs)[1]
+
+    def outputs_and_losses(self, inputs: Dict[str, Tensor]
+                           ) -> Tuple[Dict[str, Any], Dict[str, Tensor]]:
+        """The forward pass (skipped when no loss needs it) and the loss terms."""
         if not self.losses:
             raise ValueError('this model has no losses configured; add model.losses '
                              '(training configs do) to use mode="loss"')
-        out = self.compute_outputs(inputs['source'], inputs['driving'])
+        out: Dict[str, Any] = {}
+        if any(getattr(loss, 'needs_outputs', True) for loss in self.losses.values()):
+            out = self.compute_outputs(inputs['source'], inputs['driving'])
         terms: Dict[str, Tensor] = {}
         for name, loss in self.losses.items():
             value = loss(out, inputs, self)
@@ -292,7 +326,91 @@ class ImageAnimator(BaseModel):
                 terms.update(value)
             else:
                 terms[name] = value
+        return out, terms
+
+    def discriminator_losses(self, generated: Dict[str, Any],
+                             inputs: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """The terms of every loss with a discriminator (``discriminator_forward``)."""
+        terms: Dict[str, Tensor] = {}
+        for loss in self.losses.values():
+            if hasattr(loss, 'discriminator_forward'):
+                terms.update(loss.discriminator_forward(generated, inputs))
         return terms
+
+    # ------------------------------------------------------------------ training
+    def train_step(self, data: Union[dict, list], optim_wrapper: OptimWrapper,
+                   forward: Optional[Callable] = None) -> Dict[str, Tensor]:
+        """One training iteration, as published.
+
+        The loss terms are summed and back-propagated once; then every
+        optimiser wrapper whose parameters received gradients steps (with an
+        :class:`~mmengine.optim.OptimWrapperDict`: the background
+        predictor's only once it is used, from ``bg_start``; a single
+        :class:`~mmengine.optim.OptimWrapper` steps everything). Losses with a
+        discriminator (FOMM's adversarial term) then get a second pass for it.
+        Before each backward pass ``loss_guard`` (if set) sees the terms and
+        may skip the step or stop training.
+
+        Args:
+            data: a batch from the dataloader.
+            optim_wrapper: one wrapper, or one per group of modules.
+            forward: what runs the model; a distributed wrapper passes itself
+                so that gradients are synchronised (default: this model).
+
+        Returns:
+            the logged values (every term, and ``loss``, their sum).
+        """
+        forward = forward or self
+        single = not isinstance(optim_wrapper, OptimWrapperDict)
+        context = optim_wrapper.optim_context(self) if single else nullcontext()
+        with context:
+            data = self.data_preprocessor(data, True)
+            inputs = data['inputs']
+            generated, terms = forward(inputs, data['data_samples'], mode='train')
+        log_vars = self._update(terms, optim_wrapper)
+        if any(hasattr(loss, 'discriminator_forward') for loss in self.losses.values()):
+            with context:
+                disc_terms = forward(inputs, mode='discriminator', generated=generated)
+            disc_log_vars = self._update(disc_terms, optim_wrapper)
+            disc_log_vars.pop('loss')
+            log_vars.update(disc_log_vars)
+        self._keep_visuals(inputs, generated)
+        return log_vars
+
+    def _update(self, terms: Dict[str, Tensor], optim_wrapper: OptimWrapper
+                ) -> Dict[str, Tensor]:
+        """Back-propagate the sum of ``terms`` and step the optimisers."""
+        loss, log_vars = self.parse_losses(terms)
+        if self.loss_guard is not None and not self.loss_guard(terms):
+            return log_vars
+        if not isinstance(optim_wrapper, OptimWrapperDict):
+            optim_wrapper.update_params(loss)
+            return log_vars
+        loss.backward()
+        for wrapper in optim_wrapper.values():
+            if any(p.grad is not None for group in wrapper.param_groups
+                   for p in group['params']):
+                wrapper.step()
+            wrapper.zero_grad()
+        return log_vars
+
+    def _keep_visuals(self, inputs: Dict[str, Tensor], generated: Dict[str, Any]) -> None:
+        """Keep the first ``capture_visuals`` samples' images and outputs (for
+        the visualisation hook), detached and on the CPU."""
+        count, self.capture_visuals = self.capture_visuals, 0
+        if not count or 'prediction' not in generated:
+            return
+
+        def first(value):
+            if isinstance(value, Tensor):
+                return value[:count].detach().cpu()
+            if isinstance(value, dict):
+                return {key: first(item) for key, item in value.items()}
+            return [first(item) for item in value]
+
+        kept = {name: first(generated[name]) for name in VISUAL_OUTPUTS}
+        kept.update(source=first(inputs['source']), driving=first(inputs['driving']))
+        self.visuals = kept
 
     def extra_repr(self) -> str:
         return f'motion={type(self.motion).__name__}, image_size={self.image_size}'

@@ -1,10 +1,12 @@
 # First Order Motion Model (Siarohin et al., NeurIPS 2019), 256x256, as
 # published (official config/vox-256.yaml model_params): heatmap keypoints
 # with Jacobians, local affine motion, BatchNorm, one occlusion mask; with its
-# published optimisation: Adam lr 2e-4, betas (0.5, 0.999), no weight decay,
-# no gradient clipping, 100 epochs, lr x0.1 at epochs 60 and 90. (FOMM trains
-# the keypoint detector with its own optimiser of the same settings, and a
-# discriminator in its adversarial configs: see the training configs.)
+# published losses and optimisers: VGG-19 perceptual pyramid (weight 10 on 5
+# layers x 4 scales) and equivariance of values and Jacobians (10 each, FOMM's
+# random TPS); Adam lr 2e-4, betas (0.5, 0.999), no weight decay, no gradient
+# clipping, one optimiser for the generator (with the dense motion network)
+# and one for the keypoint detector; the adversarial configs add the
+# discriminator and its optimiser. Schedule: _base_/schedules/fomm-100e.py.
 model = dict(
     type='ImageAnimator',
     data_preprocessor=dict(type='AnimationDataPreprocessor'),
@@ -37,9 +39,15 @@ model = dict(
         num_down_blocks=2,
         num_bottleneck_blocks=6,
         norm='batch'),
+    losses=dict(
+        perceptual=dict(type='ImageLossTerm', loss=dict(type='PerceptualPyramidLoss')),
+        equivariance=dict(
+            type='EquivarianceTerm',
+            loss=dict(type='EquivarianceLoss', jacobian_weight=10., radial='manhattan'))),
 )
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100)
+fomm_adam = dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))
 optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))
-param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[60, 90], gamma=0.1)
+    constructor='ModuleOptimWrapperConstructor',
+    generator=dict(modules=['dense_motion', 'generator'], optimizer=fomm_adam),
+    keypoint_detector=dict(modules=['keypoint_detector'], optimizer=fomm_adam))

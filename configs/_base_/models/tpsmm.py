@@ -1,8 +1,16 @@
 # Thin-Plate Spline Motion Model (Zhao & Zhang, CVPR 2022), 256x256, as
 # published (official config/vox-256.yaml model_params), with its published
-# optimisation: Adam lr 2e-4, betas (0.5, 0.999), weight decay 1e-4,
-# inf-norm gradient clipping at 10, 100 epochs, lr x0.1 at epochs 70 and 90.
-# Dataset configs set the background start and the dropout schedule.
+# losses and optimisers: VGG-19 perceptual pyramid, equivariance, warp and
+# background cycle losses (weight 10 each); one Adam (lr 2e-4, betas
+# (0.5, 0.999), weight decay 1e-4) for keypoint detector + dense motion +
+# generator, clipping the detector's and the dense motion network's
+# gradients each to an inf-norm of 10 (the generator unclipped, as in the
+# official train.py), and one for the background predictor, clipped alike,
+# which steps from epoch `bg_start` (when the predictor is first used). The
+# schedule is in _base_/schedules/tpsmm-100e.py; dataset configs set the
+# background start and the dropout schedule. The perceptual loss reads
+# torchvision's VGG-19 file from the torch hub cache (docs/losses.md) at the
+# first training step; inference needs no loss weights.
 # The motion model is one entry: `--cfg-options model.motion.type=...` swaps
 # it (CPABMM: configs/_base_/models/cpabmm.py); the dense motion network
 # sizes itself from the motion model.
@@ -32,11 +40,25 @@ model = dict(
     avd=dict(type='AVDNetwork', id_bottleneck=128, pose_bottleneck=128),
     bg_start=0,
     transform_dropout=dict(epochs=35, start_p=0.1, max_p=0.3, ramp_epochs=10),
+    losses=dict(
+        perceptual=dict(type='ImageLossTerm', loss=dict(type='PerceptualPyramidLoss')),
+        equivariance=dict(type='EquivarianceTerm'),
+        warp=dict(type='WarpLossTerm'),
+        background=dict(type='BackgroundCycleTerm')),
 )
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100)
+tpsmm_adam = dict(type='Adam', lr=2e-4, betas=(0.5, 0.999), weight_decay=1e-4)
+tpsmm_clip_grad = dict(max_norm=10, norm_type=float('inf'))
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999), weight_decay=1e-4),
-    clip_grad=dict(max_norm=10, norm_type=float('inf')))
-param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[70, 90], gamma=0.1)
+    constructor='ModuleOptimWrapperConstructor',
+    generator=dict(
+        type='ModuleClipOptimWrapper',
+        modules=['keypoint_detector', 'dense_motion', 'generator'],
+        clip_modules=['keypoint_detector', 'dense_motion'],
+        optimizer=tpsmm_adam,
+        clip_grad=tpsmm_clip_grad),
+    background=dict(
+        type='ModuleClipOptimWrapper',
+        modules=['background'],
+        optimizer=tpsmm_adam,
+        clip_grad=tpsmm_clip_grad))
