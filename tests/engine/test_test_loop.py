@@ -1,4 +1,6 @@
 """AnimationTestLoop set-up checks and the model's test step."""
+import os.path as osp
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -83,6 +85,12 @@ def test_validation_during_training_uses_the_same_test_step(tmp_path):
     """The configs' val pieces run MMEngine's ValLoop with the metrics that
     need no network."""
     cfg = Config.fromfile(TPSMM)
+    # The synthetic training configs switch validation off; take the
+    # dataset config's val pieces.
+    data = Config.fromfile(osp.join(osp.dirname(TPSMM), '..', '_base_', 'datasets',
+                                    'synthetic-64.py'))
+    cfg.val_dataloader, cfg.val_cfg = data.val_dataloader, data.val_cfg
+    cfg.val_evaluator = data.val_evaluator
     cfg.work_dir = str(tmp_path / 'work')
     cfg.val_dataloader.num_workers = 0
     cfg.val_dataloader.dataset.update(num_videos=1, num_frames=2)
