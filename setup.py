@@ -27,6 +27,20 @@ def read_version() -> str:
     return namespace['__version__']
 
 
+def default_cuda_arch_flags(torch) -> List[str]:
+    """nvcc flags for the architectures this torch supports, used when no GPU
+    is visible and ``TORCH_CUDA_ARCH_LIST`` is unset (torch would otherwise
+    build for the visible GPUs only, and fails when there are none)."""
+    if os.environ.get('TORCH_CUDA_ARCH_LIST') or torch.cuda.is_available():
+        return []
+    archs = sorted({a.split('_')[1] for a in torch.cuda.get_arch_list()
+                    if a.startswith('sm_')}, key=int)
+    flags = [f'-gencode=arch=compute_{a},code=sm_{a}' for a in archs]
+    if archs:  # PTX of the newest one, for GPUs newer than this torch
+        flags.append(f'-gencode=arch=compute_{archs[-1]},code=compute_{archs[-1]}')
+    return flags
+
+
 def get_extensions() -> list:
     """The compiled ops: C++ always, CUDA when available or ``FORCE_CUDA=1``.
 
@@ -46,7 +60,8 @@ def get_extensions() -> list:
         return []
     want_cuda = torch.cuda.is_available() or os.environ.get('FORCE_CUDA') == '1'
     with_cuda = bool(want_cuda and CUDA_HOME is not None and cuda_sources)
-    extra_compile_args = {'cxx': ['-O3', '-fopenmp']}
+    # -g0: no debug information (Python's CFLAGS ask for it), a quicker build
+    extra_compile_args = {'cxx': ['-O3', '-g0', '-fopenmp']}
     define_macros = []
     extension = CppExtension
     sources = cpp_sources
@@ -54,7 +69,7 @@ def get_extensions() -> list:
         extension = CUDAExtension
         sources = cpp_sources + cuda_sources
         define_macros.append(('WITH_CUDA', None))
-        extra_compile_args['nvcc'] = ['-O3']
+        extra_compile_args['nvcc'] = ['-O3'] + default_cuda_arch_flags(torch)
     return [
         extension(
             name='cpabmm._ext',

@@ -60,7 +60,8 @@ MODEL_WRAPPERS = Registry(
 # Evaluation
 METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['cpabmm.evaluation'])
 EVALUATOR = Registry(
-    'evaluator', parent=MMENGINE_EVALUATOR, locations=['cpabmm.evaluation'])
+    'evaluator', parent=MMENGINE_EVALUATOR,
+    locations=['cpabmm.evaluation', 'cpabmm.engine'])
 
 # Visualisation
 VISUALIZERS = Registry(

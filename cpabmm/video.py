@@ -21,6 +21,8 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from cpabmm.fileio import publish, temporary_path
+
 CONTAINER_EXTENSIONS = ('.mp4', '.mov', '.avi', '.mkv', '.webm', '.gif')
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff')
 DEFAULT_FPS = 25.0
@@ -92,7 +94,8 @@ def check_mode(mode: str, path: str, convert_channels: bool) -> None:
     raise VideoError(path, f'unsupported image mode {mode!r}', 'save frames as RGB')
 
 
-def _pil_to_rgb(image, path: str, convert_channels: bool) -> np.ndarray:
+def pil_to_rgb(image, path: str, convert_channels: bool,
+               alpha_background: Optional[Sequence[int]] = None) -> np.ndarray:
     """An opened PIL image as an RGB ``uint8`` array, checking its channels."""
     check_mode(image.mode, path, convert_channels)
     if image.mode == 'RGB':
@@ -102,22 +105,36 @@ def _pil_to_rgb(image, path: str, convert_channels: bool) -> np.ndarray:
         scale = 65535.0 if array.max(initial=0) > 255 else 255.0
         gray = np.clip(array / scale * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
+    if alpha_background is not None and (image.mode in _ALPHA_MODES
+                                         or 'transparency' in image.info):
+        from PIL import Image
+        background = Image.new('RGBA', image.size, tuple(alpha_background) + (255,))
+        return np.asarray(Image.alpha_composite(background, image.convert('RGBA'))
+                          .convert('RGB'))
     return np.asarray(image.convert('RGB'))
 
 
-def read_image(path: str, convert_channels: bool = False) -> np.ndarray:
+def read_image(path: str, convert_channels: bool = False,
+               alpha_background: Optional[Sequence[int]] = None,
+               exif_transpose: bool = False) -> np.ndarray:
     """Read one image file as ``[H, W, 3]`` RGB ``uint8``.
 
     Args:
         path: the image file.
         convert_channels: replicate grayscale and drop alpha instead of
             raising :class:`VideoError`.
+        alpha_background: with ``convert_channels``, an RGB colour to
+            composite transparent images over instead of dropping alpha.
+        exif_transpose: turn the image upright as its EXIF orientation says
+            (photos from phones and cameras).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
     try:
         with Image.open(path) as image:
             image.load()
-            return _pil_to_rgb(image, path, convert_channels)
+            if exif_transpose:
+                image = ImageOps.exif_transpose(image)
+            return pil_to_rgb(image, path, convert_channels, alpha_background)
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise VideoError(path, f'not a readable image ({_first_line(err)})',
                          'replace or remove the file') from None
@@ -436,63 +453,252 @@ def check_video(source: VideoSource, level: str = 'quick', min_frames: int = 1) 
             break
 
 
-class VideoWriter:
-    """Write RGB ``uint8`` frames to a container file with PyAV.
+# --- writing -------------------------------------------------------------------
 
-    Use as a context manager::
+#: output containers :class:`VideoWriter` writes (GIF without audio)
+WRITE_EXTENSIONS = ('.mp4', '.mov', '.mkv', '.gif')
+#: audio codecs mp4/mov files carry as they are; other audio is re-encoded to AAC
+_MP4_AUDIO_CODECS = ('aac', 'mp3', 'alac', 'ac3')
 
-        with VideoWriter('out.mp4', fps=25) as writer:
-            for frame in frames:
-                writer.write(frame)
+
+def output_extension(path: str) -> str:
+    """The lower-case extension of an output video path.
+
+    Raises:
+        VideoError: if :class:`VideoWriter` cannot write that type.
+    """
+    ext = osp.splitext(path)[1].lower()
+    if ext not in WRITE_EXTENSIONS:
+        raise VideoError(path, f'cannot write video type {ext or "(no extension)"!r}',
+                         f'use one of {", ".join(WRITE_EXTENSIONS)}')
+    return ext
+
+
+def has_audio(path: str) -> bool:
+    """Whether ``path`` is a container file with an audio stream."""
+    if osp.isdir(path) or osp.splitext(path)[1].lower() not in CONTAINER_EXTENSIONS:
+        return False
+    import av
+    try:
+        with av.open(path) as container:
+            return bool(container.streams.audio)
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return False
+
+
+class AudioCopy:
+    """Copy the first audio stream of ``path`` into an output container while
+    its video is being written, packet by packet.
+
+    Audio an mp4/mov can hold (and anything, into mkv) is remuxed untouched;
+    other audio is decoded and re-encoded to AAC. Call :meth:`copy_until`
+    after each video frame so that the muxer interleaves the two streams,
+    and :meth:`finish` after the last one.
     """
 
-    def __init__(self, path: str, fps: float = DEFAULT_FPS, codec: str = 'libx264',
-                 crf: int = 18, pix_fmt: str = 'yuv420p') -> None:
+    def __init__(self, path: str, output, extension: str) -> None:
+        import av
         self.path = path
+        self._output = output
+        self._input = av.open(path)
+        source = self._input.streams.audio[0]
+        self._resampler = None
+        if extension == '.mkv' or source.codec_context.name in _MP4_AUDIO_CODECS:
+            self._stream = output.add_stream_from_template(source)
+        else:
+            layout = 'mono' if len(source.layout.channels) == 1 else 'stereo'
+            self._stream = output.add_stream('aac', rate=source.rate, layout=layout)
+            self._resampler = av.AudioResampler(format=self._stream.format.name,
+                                                layout=layout, rate=source.rate,
+                                                frame_size=1024)
+        self._packets = self._input.demux(source)
+
+    @property
+    def reencodes(self) -> bool:
+        """Whether the audio is re-encoded (True) or remuxed (False)."""
+        return self._resampler is not None
+
+    def copy_until(self, seconds: float) -> None:
+        """Copy packets up to the first one that starts at ``seconds`` or later."""
+        import av
+        try:
+            for packet in self._packets:
+                if packet.dts is None:  # the demuxer's final empty packet
+                    continue
+                self._copy(packet)
+                if packet.pts is not None and packet.pts * packet.time_base >= seconds:
+                    return
+        except av.FFmpegError as err:
+            raise VideoError(self.path, f'its audio cannot be copied ({_first_line(err)})',
+                             're-encode its audio or remove it') from None
+
+    def _copy(self, packet) -> None:
+        if self._resampler is None:
+            packet.stream = self._stream
+            self._output.mux(packet)
+            return
+        for frame in packet.decode():
+            self._encode(frame)
+
+    def _encode(self, frame) -> None:
+        for resampled in self._resampler.resample(frame):
+            for packet in self._stream.encode(resampled):
+                self._output.mux(packet)
+
+    def finish(self) -> None:
+        """Copy the remaining audio and flush the encoder."""
+        self.copy_until(float('inf'))
+        if self._resampler is not None:
+            self._encode(None)
+            for packet in self._stream.encode(None):
+                self._output.mux(packet)
+        self.close()
+
+    def close(self) -> None:
+        self._input.close()
+
+
+def _palette_frame(frame: np.ndarray):
+    """An RGB frame as a PyAV ``pal8`` frame with its own 256-colour palette."""
+    import av
+    from PIL import Image
+    image = Image.fromarray(frame).quantize(256)
+    palette = np.zeros((256, 4), np.uint8)
+    colours = np.asarray(image.getpalette()[:768], np.uint8).reshape(-1, 3)
+    palette[:, 0] = 255  # PyAV takes ARGB
+    palette[:len(colours), 1:] = colours
+    return av.VideoFrame.from_ndarray((np.asarray(image), palette), format='pal8')
+
+
+class VideoWriter:
+    """Write RGB ``uint8`` frames to an mp4, mov, mkv or GIF file with PyAV.
+
+    The file appears only when writing succeeds: frames go to a hidden
+    temporary file in the destination folder (created if missing), which
+    :meth:`close` renames to ``path``; :meth:`abort` (or an exception inside
+    the ``with`` block) removes it. Nothing is written without frames.
+    Use as a context manager::
+
+        with VideoWriter('out.mp4', fps=25, audio_from='driving.mp4') as writer:
+            for frame in frames:
+                writer.write(frame)
+
+    Args:
+        path: output file; its extension picks the container
+            (``WRITE_EXTENSIONS``).
+        fps: frame rate.
+        codec: video codec; default ``libx264`` (``gif`` for GIFs).
+        crf: libx264 quality (0 lossless, 18 visually lossless, 23 default).
+        pix_fmt: pixel format; default ``yuv420p`` (``pal8`` for GIFs, one
+            palette per frame).
+        audio_from: a video whose audio to copy into the output (ignored
+            when it has none; GIFs hold no audio, which is logged).
+    """
+
+    def __init__(self, path: str, fps: float = DEFAULT_FPS, codec: Optional[str] = None,
+                 crf: int = 18, pix_fmt: Optional[str] = None,
+                 audio_from: Optional[str] = None) -> None:
+        self.path = path
+        self.extension = output_extension(path)
+        gif = self.extension == '.gif'
         self.fps = fps
-        self.codec = codec
-        self.options = {'crf': str(crf)} if codec == 'libx264' else {}
-        self.pix_fmt = pix_fmt
+        self.codec = codec or ('gif' if gif else 'libx264')
+        self.options = {'crf': str(crf)} if self.codec == 'libx264' else {}
+        self.pix_fmt = pix_fmt or ('pal8' if gif else 'yuv420p')
+        self.audio_from = audio_from
+        self.num_frames = 0
         self._container = None
         self._stream = None
+        self._audio: Optional[AudioCopy] = None
+        self._temporary: Optional[str] = None
 
     def __enter__(self) -> 'VideoWriter':
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    @property
+    def copies_audio(self) -> bool:
+        """Whether audio is being copied (known after the first frame)."""
+        return self._audio is not None
 
     def write(self, frame: np.ndarray) -> None:
         """Append one ``[H, W, 3]`` RGB ``uint8`` frame."""
         import av
-        from fractions import Fraction
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f'{self.path}: frames must be [H, W, 3] uint8 RGB, '
                              f'got {frame.dtype} {tuple(frame.shape)}')
         if self._container is None:
-            height, width = frame.shape[:2]
-            if self.pix_fmt == 'yuv420p' and (height % 2 or width % 2):
-                raise ValueError(f'{self.path}: {width}x{height} frames cannot be '
-                                 'encoded as yuv420p; use even width and height')
-            os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
-            self._container = av.open(self.path, mode='w')
-            rate = Fraction(self.fps).limit_denominator(1001)
-            self._stream = self._container.add_stream(self.codec, rate=rate,
-                                                      options=self.options)
-            self._stream.width, self._stream.height = width, height
-            self._stream.pix_fmt = self.pix_fmt
-        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format='rgb24')
+            self._open(*frame.shape[:2])
+        elif frame.shape[:2] != (self._stream.height, self._stream.width):
+            raise ValueError(f'{self.path}: frame {self.num_frames} is {frame.shape[1]}x'
+                             f'{frame.shape[0]}, the video {self._stream.width}x'
+                             f'{self._stream.height}; give all frames one size')
+        frame = np.ascontiguousarray(frame)
+        if self.pix_fmt == 'pal8':
+            video_frame = _palette_frame(frame)
+        else:
+            video_frame = av.VideoFrame.from_ndarray(frame, format='rgb24')
         for packet in self._stream.encode(video_frame):
             self._container.mux(packet)
+        self.num_frames += 1
+        if self._audio is not None:
+            self._audio.copy_until(self.num_frames / self.fps)
+
+    def _open(self, height: int, width: int) -> None:
+        import av
+        from fractions import Fraction
+        if self.pix_fmt == 'yuv420p' and (height % 2 or width % 2):
+            raise ValueError(f'{self.path}: {width}x{height} frames cannot be '
+                             'encoded as yuv420p; use even width and height')
+        self._temporary = temporary_path(self.path, suffix=self.extension)
+        options = {'movflags': '+faststart'} if self.extension in ('.mp4', '.mov') else {}
+        self._container = av.open(self._temporary, mode='w', options=options)
+        rate = Fraction(self.fps).limit_denominator(1001)
+        self._stream = self._container.add_stream(self.codec, rate=rate, options=self.options)
+        self._stream.width, self._stream.height = width, height
+        self._stream.pix_fmt = self.pix_fmt
+        if self.audio_from is not None and has_audio(self.audio_from):
+            if self.extension == '.gif':
+                from mmengine.logging import print_log
+                print_log(f'{self.path}: GIF files hold no audio; the audio of '
+                          f'{self.audio_from} is not copied', logger='current')
+            else:
+                self._audio = AudioCopy(self.audio_from, self._container, self.extension)
 
     def close(self) -> None:
-        """Flush the encoder and close the file."""
+        """Flush the encoders, finish the file and move it to ``path``."""
         if self._container is None:
             return
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        self._container.close()
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            if self._audio is not None:
+                self._audio.finish()
+            self._container.close()
+        except BaseException:
+            self.abort()
+            raise
         self._container = None
+        publish(self._temporary, self.path)
+
+    def abort(self) -> None:
+        """Stop writing and remove the unfinished file (``path`` is untouched)."""
+        if self._container is None:
+            return
+        for resource in (self._audio, self._container):
+            if resource is not None:
+                try:
+                    resource.close()
+                except Exception:  # already failing: the file is discarded anyway
+                    pass
+        self._container = None
+        if osp.exists(self._temporary):
+            os.remove(self._temporary)
 
 
 def write_video(path: str, frames: Iterable[np.ndarray], fps: float = DEFAULT_FPS,

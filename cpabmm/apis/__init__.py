@@ -1,4 +1,12 @@
-"""Python API of cpabmm."""
+"""Python API of cpabmm: build a model, animate pictures with it."""
+from .animate import (MODES, Animation, AnimationStep, animate, movement_scale,
+                      relative_keypoints)
+from .best_frame import build_face_landmarks, find_best_frame
 from .inference import init_model
+from .media import DrivingVideo, open_driving, prepare_image
 
-__all__ = ['init_model']
+__all__ = [
+    'MODES', 'Animation', 'AnimationStep', 'DrivingVideo', 'animate', 'build_face_landmarks',
+    'find_best_frame', 'init_model', 'movement_scale', 'open_driving', 'prepare_image',
+    'relative_keypoints'
+]

@@ -1,19 +1,27 @@
-"""Runner glue: hooks, optimiser wrappers, weights-only checkpoint loading, atomic writes."""
+"""Runner glue: hooks, optimiser wrappers, weights-only checkpoint loading,
+atomic writes, and the test loop and evaluator of image animation."""
 from .atomic_io import AtomicLocalBackend, install_atomic_local_backend
 from .config import ConfigError, check_override_keys, load_config
 from .checkpoint import from_safe_types, load_checkpoint_file, to_safe_types
 from .distributed import prepare_cpu_distributed
+from .evaluator import DEFAULT_SETS, AnimationEvaluator
 from .hooks import (AnimationVisualizationHook, NonFiniteLossError, NonFiniteLossHook,
                     SafeCheckpointHook, SetEpochHook)
+from .initial_frames import InitialDrivingFrames
+from .model_weights import load_model_weights
 from .model_wrapper import AnimatorDistributedDataParallel
 from .optim import ModuleClipOptimWrapper, ModuleOptimWrapperConstructor
+from .side_by_side import SideBySideRecorder
+from .test_loop import PROTOCOLS, AnimationTestLoop, per_video_csv_path
 
 install_atomic_local_backend()
 
 __all__ = [
-    'AnimationVisualizationHook', 'AnimatorDistributedDataParallel', 'AtomicLocalBackend',
-    'ConfigError', 'ModuleClipOptimWrapper', 'ModuleOptimWrapperConstructor',
-    'NonFiniteLossError', 'NonFiniteLossHook', 'SafeCheckpointHook', 'SetEpochHook',
-    'check_override_keys', 'from_safe_types', 'load_checkpoint_file', 'load_config',
+    'AnimationEvaluator', 'AnimationTestLoop', 'AnimationVisualizationHook',
+    'AnimatorDistributedDataParallel', 'AtomicLocalBackend', 'ConfigError', 'DEFAULT_SETS',
+    'InitialDrivingFrames', 'ModuleClipOptimWrapper', 'ModuleOptimWrapperConstructor',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'PROTOCOLS', 'SafeCheckpointHook',
+    'SetEpochHook', 'SideBySideRecorder', 'check_override_keys', 'from_safe_types',
+    'load_checkpoint_file', 'load_config', 'load_model_weights', 'per_video_csv_path',
     'prepare_cpu_distributed', 'to_safe_types'
 ]

@@ -11,33 +11,19 @@ one, never half of one. It replaces MMEngine's ``local`` storage backend when
 from __future__ import annotations
 
 import os
-import os.path as osp
-import tempfile
 from pathlib import Path
 from typing import Union
 
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.fileio import io as mmengine_io
-from mmengine.utils import mkdir_or_exist
+
+from cpabmm.fileio import atomic_write
 
 
 def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
     """Write ``data`` to ``filepath`` so that it is complete or absent."""
-    filepath = os.fspath(filepath)
-    folder = osp.dirname(osp.abspath(filepath))
-    mkdir_or_exist(folder)
-    handle, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(filepath)}.', suffix='.tmp')
-    try:
-        with os.fdopen(handle, 'wb') as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, filepath)
-    except BaseException:
-        if osp.exists(temporary):
-            os.remove(temporary)
-        raise
+    with atomic_write(os.fspath(filepath), 'wb') as stream:
+        stream.write(data)
 
 
 class AtomicLocalBackend(LocalBackend):

@@ -8,38 +8,10 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import os.path as osp
-import tempfile
-from contextlib import contextmanager
-from typing import (IO, Any, Dict, Iterator, List, Mapping, Optional,
-                    Sequence)
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from cpabmm.fileio import atomic_write
 from .video_metric import VideoMetric
-
-
-@contextmanager
-def atomic_write(path: str, mode: str = 'w', **open_kwargs) -> Iterator[IO]:
-    """Open a temporary file next to ``path``; on success it replaces
-    ``path``, on any error it is removed and ``path`` is left untouched."""
-    path = osp.abspath(osp.expanduser(path))
-    directory = osp.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, temp_path = tempfile.mkstemp(
-        dir=directory, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, mode, **open_kwargs) as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp_path, 0o666 & ~umask)
-        os.replace(temp_path, path)
-    except BaseException:
-        if osp.exists(temp_path):
-            os.remove(temp_path)
-        raise
 
 
 def json_safe(value: Any) -> Any:

@@ -12,11 +12,16 @@ from torch import Tensor, nn
 from cpabmm.registry import MODELS
 from . import loss_terms  # noqa: F401  (registers the loss terms)
 from .motion.base import BaseMotion, Keypoints
+from .relative_motion import relative_keypoints
 
 ConfigType = Union[dict, nn.Module]
-#: what ``predict`` can return besides the prediction
+#: what ``predict`` can return besides the prediction ('frames': the input
+#: ``source`` and ``driving`` images)
 PREDICT_OUTPUTS = ('keypoints', 'flow', 'occlusion', 'contribution_maps', 'deformed',
-                   'bg_affine', 'sparse_motions')
+                   'bg_affine', 'sparse_motions', 'frames')
+#: what ``val_step``/``test_step`` always return: the fields the metrics read
+#: (docs/evaluation.md)
+EVAL_OUTPUTS = ('frames', 'flow')
 #: what ``train_step`` keeps of a batch when visuals are requested
 VISUAL_OUTPUTS = ('prediction', 'kp_source', 'kp_driving', 'occlusion')
 #: called with the named loss terms before the optimiser step: True to step,
@@ -203,6 +208,21 @@ class ImageAnimator(BaseModel):
                    dropout_p=dropout_p)
         return out
 
+    def compute_relative_outputs(self, source: Tensor, driving: Tensor,
+                                 driving_initial: Tensor) -> Dict[str, Any]:
+        """Cross-identity animation: the source moved by the driving frame's
+        motion relative to the initial driving frame (relative keypoints, see
+        :func:`relative_keypoints`), without the background transform, as the
+        FOMM and TPSMM demos animate. Returns what :meth:`compute_outputs`
+        does, with the relative keypoints as ``kp_driving``."""
+        self.check_images(source=source, driving=driving, driving_initial=driving_initial)
+        kp_source = self.detect_keypoints(source)
+        kp_driving = relative_keypoints(kp_source, self.detect_keypoints(driving),
+                                        self.detect_keypoints(driving_initial))
+        out = self.animate(source, kp_source, kp_driving)
+        out.update(kp_source=kp_source, kp_driving=kp_driving, bg_affine=None, dropout_p=None)
+        return out
+
     # ------------------------------------------------------------------ modes
     def forward(self, inputs: Dict[str, Tensor], data_samples: Optional[List[dict]] = None,
                 mode: str = 'tensor', outputs: Optional[Sequence[str]] = None,
@@ -235,12 +255,21 @@ class ImageAnimator(BaseModel):
         ``outputs`` (default ``predict_outputs``): ``kp_source``/``kp_driving``
         (for 'keypoints'), ``flow`` [h, w, 2], ``occlusion`` (list of
         [1, h_i, w_i]), ``contribution_maps`` [N+1, h, w], ``deformed``,
-        ``bg_affine``, ``sparse_motions``; and the sample's ``metainfo``."""
+        ``bg_affine``, ``sparse_motions``, ``source`` and ``driving`` (for
+        'frames'); and the sample's ``metainfo``.
+
+        Inputs with a ``driving_initial`` image ask for relative motion (the
+        cross-identity protocol, see :meth:`compute_relative_outputs`)."""
         wanted = self.predict_outputs if outputs is None else tuple(outputs)
         unknown = sorted(set(wanted) - set(PREDICT_OUTPUTS))
         if unknown:
             raise ValueError(f'unknown outputs {unknown}; choose from {PREDICT_OUTPUTS}')
-        out = self.compute_outputs(inputs['source'], inputs['driving'])
+        if 'driving_initial' in inputs:
+            out = self.compute_relative_outputs(inputs['source'], inputs['driving'],
+                                                inputs['driving_initial'])
+        else:
+            out = self.compute_outputs(inputs['source'], inputs['driving'])
+        out.update(source=inputs['source'], driving=inputs['driving'])
         batch = inputs['source'].shape[0]
         results = []
         for i in range(batch):
@@ -258,8 +287,21 @@ class ImageAnimator(BaseModel):
                     for which in ('kp_source', 'kp_driving')}
         if name == 'occlusion':
             return {name: [mask[i] for mask in out[name]]}
+        if name == 'frames':
+            return {which: out[which][i] for which in ('source', 'driving')}
         value = out[name]
         return {name: None if value is None else value[i]}
+
+    def val_step(self, data: Union[dict, tuple, list]) -> List[Dict[str, Any]]:
+        """Predictions with the fields the metrics read (``EVAL_OUTPUTS``)."""
+        return self.test_step(data)
+
+    def test_step(self, data: Union[dict, tuple, list]) -> List[Dict[str, Any]]:
+        """Predictions with the fields the metrics read (``EVAL_OUTPUTS``)
+        besides ``predict_outputs``."""
+        data = self.data_preprocessor(data, False)
+        outputs = tuple(dict.fromkeys(self.predict_outputs + EVAL_OUTPUTS))
+        return self.predict(data['inputs'], data['data_samples'], outputs)
 
     def loss(self, inputs: Dict[str, Tensor],
              data_samples: Optional[List[dict]] = None) -> Dict[str, Tensor]:

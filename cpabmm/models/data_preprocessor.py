@@ -10,6 +10,9 @@ from torch import Tensor
 from cpabmm.registry import MODELS
 
 IMAGE_KEYS = ('source', 'driving')
+#: images that join the inputs when a batch has them: the initial driving
+#: frame of relative motion (cross-identity animation)
+OPTIONAL_IMAGE_KEYS = ('driving_initial', )
 
 
 @MODELS.register_module()
@@ -20,7 +23,8 @@ class AnimationDataPreprocessor(BaseDataPreprocessor):
     (floats in [0, 1], or uint8 in [0, 255], converted here) or lists of
     ``[C, H, W]`` images (MMEngine's ``pseudo_collate``), or a list of
     per-sample dicts. Images go to the model's
-    device as ``inputs``; every other entry (video ids, frame indices,
+    device as ``inputs`` (with ``driving_initial`` when the batch has it, see
+    ``ImageAnimator.predict``); every other entry (video ids, frame indices,
     ground-truth keypoints, ...) becomes the per-sample ``data_samples`` dicts.
     """
 
@@ -32,7 +36,8 @@ class AnimationDataPreprocessor(BaseDataPreprocessor):
             found = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise ValueError(f"a batch needs 'source' and 'driving' images, got {found}")
         data = self.cast_data(dict(data))
-        inputs = {key: self._to_float(key, data.pop(key)) for key in IMAGE_KEYS}
+        keys = IMAGE_KEYS + tuple(key for key in OPTIONAL_IMAGE_KEYS if key in data)
+        inputs = {key: self._to_float(key, data.pop(key)) for key in keys}
         batch = inputs['source'].shape[0]
         return {'inputs': inputs, 'data_samples': self._split(data, batch)}
 

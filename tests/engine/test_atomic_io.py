@@ -50,3 +50,11 @@ def test_sigkill_during_a_large_write_never_leaves_a_partial_file(tmp_path):
     child.wait()
     content = target.read_bytes()
     assert content == old or content == b'N' * (400 * 1024 * 1024)
+
+
+def test_written_files_get_the_umask_permissions_not_mkstemps(tmp_path):
+    target = tmp_path / 'ckpt.pth'
+    AtomicLocalBackend().put(b'data', target)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (target.stat().st_mode & 0o777) == 0o666 & ~umask

@@ -32,7 +32,8 @@ val_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    # round_up=False: no frame is evaluated twice in distributed runs
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=dataset_type,
@@ -44,3 +45,16 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
+
+# Evaluation (tools/test.py; docs/evaluation.md). An evaluator without
+# `metrics` computes its default set and skips, with the reason, the metrics
+# whose packages or weights are missing; metrics listed in `metrics` are
+# required. Validation during training uses the metrics that need no network.
+val_cfg = dict(type='ValLoop')
+val_evaluator = dict(
+    type='AnimationEvaluator',
+    metrics=[dict(type='L1'), dict(type='PSNR'), dict(type='SSIM'), dict(type='MotionError')])
+test_cfg = dict(type='AnimationTestLoop', protocol='reconstruction')
+# (`metrics=None` means the default set; MMEngine needs the key to build the
+# evaluator by type.)
+test_evaluator = dict(type='AnimationEvaluator', metrics=None, default_set='synthetic')

@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import os
 import os.path as osp
-import tempfile
 from collections import OrderedDict
 from typing import Callable, Hashable, Iterable, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
+
+from cpabmm.fileio import atomic_write
 
 KEY_TYPES = (str, int, float, bool, type(None))
 
@@ -110,17 +111,8 @@ class FeatureCache:
     @staticmethod
     def _write(path: str, value: Tensor) -> None:
         """Write atomically: a reader never sees a partial file."""
-        folder = osp.dirname(path)
-        os.makedirs(folder, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=folder, suffix='.tmp')
-        try:
-            with os.fdopen(handle, 'wb') as f:
-                torch.save(value.cpu(), f)
-            os.replace(temporary, path)
-        except BaseException:
-            if osp.exists(temporary):
-                os.remove(temporary)
-            raise
+        with atomic_write(path, 'wb') as f:
+            torch.save(value.cpu(), f)
 
     def get_or_compute(self, keys: Optional[Sequence[Hashable]], images: Tensor,
                        compute: Callable[[Tensor], Tensor]) -> Tensor:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import torch
 from mmengine.logging import print_log

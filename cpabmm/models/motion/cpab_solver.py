@@ -87,6 +87,17 @@ def _solve_regularised(J: Tensor, r: Tensor, theta: Tensor, precision: Tensor,
     return -torch.linalg.solve(H, g)
 
 
+def _solve_2x2(matrix: Tensor, rhs: Tensor) -> Tensor:
+    """``matrix^-1 @ rhs`` for a batch of 2x2 matrices ``[..., 2, 2]`` and
+    right-hand sides ``[..., 2, k]``, by the adjugate (cheaper than a batched
+    LU for tiny systems; the callers' matrices are near the identity)."""
+    a, b = matrix[..., 0, 0, None], matrix[..., 0, 1, None]
+    c, d = matrix[..., 1, 0, None], matrix[..., 1, 1, None]
+    determinant = a * d - b * c
+    top, bottom = rhs[..., 0, :], rhs[..., 1, :]
+    return torch.stack([d * top - b * bottom, a * bottom - c * top], dim=-2) / determinant[..., None]
+
+
 def _limit(step: Tensor, max_step: float) -> Tensor:
     """Shorten each row of ``step`` to a norm of at most ``max_step``."""
     norm = step.norm(dim=1, keepdim=True)
@@ -125,7 +136,7 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, field: Lin
         rows = field.gather(midpoint)
         V = field.velocity_matrix(rows, midpoint)                      # [G, n, 2, d]
         damped = eye - 0.5 * field.linear_part(rows, theta)           # [G, n, 2, 2]
-        J = torch.linalg.solve(damped, V).reshape(G, 2 * n, d)
+        J = _solve_2x2(damped, V).reshape(G, 2 * n, d)
         residual = (moved - target).reshape(G, 2 * n)
         theta = theta + _limit(
             _solve_regularised(J, residual, theta, precision, prior_weight), max_step)

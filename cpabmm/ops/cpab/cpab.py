@@ -4,7 +4,6 @@ import logging
 from functools import lru_cache
 from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 from mmengine.logging import print_log
 from torch import Tensor
@@ -221,7 +220,8 @@ class CPAB(torch.nn.Module):
                                          return_stats=True)
         if stats['unfinished']:
             print_log(f"CPAB integration: {stats['unfinished']} trajectories did not "
-                      f'reach time 1 within max_iterations={self.max_iterations}',
+                      f'reach time 1 (max_iterations={self.max_iterations} reached, or '
+                      'the positions overflowed: theta is far too large)',
                       logger='current', level=logging.WARNING)
         return out
 
@@ -230,18 +230,19 @@ class CPAB(torch.nn.Module):
         out_dtype = torch.promote_types(theta.dtype, points.dtype)
         theta_c, points_c = theta.to(dtype), points.to(dtype)
         velocity_fn, integrate_fn = self._ops(theta.device)
-        A = self.theta_to_A(theta_c)
-        if self.zero_boundary:
-            # outside the domain: the field of the nearest boundary point
-            inside = points_c.clamp(0.0, 1.0)
-            if op == 'velocity':
-                out = velocity_fn(A, inside, self.nc)
+        with torch.autocast(theta.device.type, enabled=False):   # keep dtype
+            A = self.theta_to_A(theta_c)
+            if self.zero_boundary:
+                # outside the domain: the field of the nearest boundary point
+                inside = points_c.clamp(0.0, 1.0)
+                if op == 'velocity':
+                    out = velocity_fn(A, inside, self.nc)
+                else:
+                    out = integrate_fn(A, inside, self.nc) + (points_c - inside)
+            elif op == 'velocity':
+                out = velocity_fn(A, points_c, self.nc)
             else:
-                out = integrate_fn(A, inside, self.nc) + (points_c - inside)
-        elif op == 'velocity':
-            out = velocity_fn(A, points_c, self.nc)
-        else:
-            out = integrate_fn(A, points_c, self.nc)
+                out = integrate_fn(A, points_c, self.nc)
         return out.to(out_dtype)
 
     # ------------------------------------------------------------------
@@ -255,9 +256,9 @@ class CPAB(torch.nn.Module):
     def transform(self, theta: Tensor, points: Tensor) -> Tensor:
         """The flow at time 1 of each theta's field: ``[T, P, 2]``.
 
-        Differentiable with respect to ``theta`` and ``points``.
-        float16/bfloat16 inputs are computed in float32 and returned in
-        their dtype.
+        Differentiable with respect to ``theta`` and ``points``. The output
+        has the inputs' (promoted) dtype; the integration runs in float64,
+        float16/bfloat16 inputs are passed on as float32.
         """
         return self._apply_field('transform', theta, points)
 

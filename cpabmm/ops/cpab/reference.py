@@ -2,8 +2,9 @@
 
 Everything here is a function of the per-triangle matrices ``A [T, nT, 2, 3]``
 (``A = (basis @ theta).view(T, nT, 2, 3)``); points are ``[P, 2]`` (shared by
-all T transformations) or ``[T, P, 2]``, x first; ``nc = (nx, ny)``. The
-computation is per point: all tensors below are ``[n]`` vectors over the
+all T transformations) or ``[T, P, 2]``, x first; ``nc = (nx, ny)``.
+:func:`integrate` computes in float64 whatever the input dtype (see there).
+The computation is per point: all tensors below are ``[n]`` vectors over the
 points still being integrated, so the algorithm ports line by line to a
 kernel with one thread per point and fixed-size state.
 
@@ -46,8 +47,8 @@ Write ``L = h I + N`` with ``h = tr(L) / 2``; then ``N^2 = delta I`` with
 ``(u, w) <- (1 / (k + 1)! + a u + q w,  u + a w)``. The eigenvalues of ``s L``
 are ``a +- sqrt(q)``; every sub-step keeps ``|a| + sqrt(|q|) <= RHO = 1.5``
 and ``K`` (:func:`series_terms`) makes the truncation error below the
-rounding unit for the largest ``|a| + sqrt(|q|)`` of the batch (at most 21
-terms in float64, 12 in float32). No branches and no divisions: singular,
+float64 rounding unit for the largest ``|a| + sqrt(|q|)`` of the batch (at
+most 21 terms). No branches and no divisions: singular,
 nilpotent, rotating and expanding fields all use the same formula.
 
 Integration (per point; state: position ``x``, elapsed time ``t``)
@@ -80,16 +81,16 @@ Repeat while ``t < 1`` (at most ``max_iterations`` times):
    when the Newton step leaves ``(lo, hi)`` or ``g' <= 0``. Start: the secant
    of ``g_k`` through ``(0, g_k(0))`` and ``(hi, g_k(hi))``, where ``k`` is
    the constraint maximal at ``hi``. Stop when ``0 < G(s) <= 4 eta`` (then
-   ``hi = s``) or after ``NEWTON_STEPS``. ``eta`` (``1e-12`` float64, ``4e-6``
-   float32, local cell units) exceeds the rounding of ``G``, so the limit of
-   Newton's iteration is just outside ``R``. The exit is the final ``hi``:
+   ``hi = s``) or after ``NEWTON_STEPS``. ``eta = 1e-12`` (local cell units)
+   exceeds the rounding of ``G``, so the limit of Newton's iteration is just
+   outside ``R``. The exit is the final ``hi``:
    ``x(hi)`` is outside ``R`` (by about ``eta``), and step 1 locates it in
    the next region with no tie to break. The crossed constraint ``j*`` is the
    maximising one at ``hi``; ``x <- x(hi)``, ``t <- t + hi``.
 
-Every iteration records one *event* per point: (row of ``A.view(-1, 2, 3)``,
-elapsed time ``t`` after it, crossed constraint ``j*`` or -1); points that
-are done record an identity event (their last row, ``t = 1``).
+Every iteration records one *event* for the points still integrating: their
+indices, the rows of ``A.view(-1, 2, 3)`` used, the elapsed time ``t`` after
+the step and the crossed constraint ``j*`` (-1 for none).
 
 Fields that are discontinuous across a region boundary (outside the domain,
 for ``A`` that do not satisfy the outside-continuity constraints of
@@ -105,7 +106,7 @@ flow is recomputed along the events with autograd (from the input points, ``A``
 gathered per event), never differentiating the search::
 
     t_prev = 0
-    for each event (row, t_k, j_k):
+    for each event, for each of its points (row, t_k, j_k):
         x_tau = flow(A[row], x, t_k - t_prev)
         if j_k >= 0:                                  # crossing
             r  = g_j(x_tau)                           # value ~0
@@ -116,12 +117,12 @@ gathered per event), never differentiating the search::
 
 so every crossing time carries its implicit-function derivative (exact also
 where the field is discontinuous), and sub-step and end times are constants.
-``|g_j'|`` is bounded below by ``1e-12`` / ``1e-6`` (sign kept) against
-tangential crossings. ``(f0, f1)`` is an autograd Function whose backward runs
+``|g_j'|`` is bounded below by ``1e-12`` (sign kept) against tangential
+crossings. ``(f0, f1)`` is an autograd Function whose backward runs
 the forward-mode derivative of the same Horner recursion.
 """
 import math
-from typing import List, NamedTuple, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -134,29 +135,20 @@ RHO = 1.5
 NEWTON_STEPS = 16
 #: Default bound on iterations (crossings plus sub-steps) per point.
 MAX_ITERATIONS = 256
+#: Truncation target of the phi1 series.
+SERIES_UNIT = 5e-17
+#: Exit target level ``eta`` (local cell units): above the rounding of ``g``.
+ETA = 1e-12
+#: Lower bound of ``|g'|`` in the implicit crossing-time derivative.
+RATE_FLOOR = 1e-12
 
 Vec = Tuple[Tensor, Tensor]
 
 
-class Precision(NamedTuple):
-    """Tolerances of one floating-point type."""
-    unit: float       # series truncation target
-    eta: float        # exit target level, local cell units
-    step_tol: float   # Newton convergence, time units
-    den_floor: float  # lower bound of |g'| in the implicit derivative
-
-
-def precision(dtype: torch.dtype) -> Precision:
-    if dtype == torch.float64:
-        return Precision(unit=5e-17, eta=1e-12, step_tol=1e-14, den_floor=1e-12)
-    return Precision(unit=3e-8, eta=4e-6, step_tol=1e-7, den_floor=1e-6)
-
-
-def series_terms(radius: float, dtype: torch.dtype) -> int:
-    """Smallest ``K`` with ``radius^K / (K + 1)! <= unit`` (at least 2)."""
-    unit = precision(dtype).unit
+def series_terms(radius: float) -> int:
+    """Smallest ``K`` with ``radius^K / (K + 1)! <= SERIES_UNIT`` (at least 2)."""
     K = 2
-    while radius ** K / math.factorial(K + 1) > unit and K < 40:
+    while radius ** K / math.factorial(K + 1) > SERIES_UNIT and K < 40:
         K += 1
     return K
 
@@ -169,6 +161,9 @@ def locate(points: Tensor, nc: Tuple[int, int]) -> Tensor:
 
 def _flatten(A: Tensor, points: Tensor) -> Tuple[Tensor, Tensor, int]:
     """Points as ``[T*P, 2]`` and each one's first row in ``A.view(-1, 2, 3)``."""
+    if A.dtype != points.dtype or A.device != points.device:
+        raise ValueError(f'A ({A.dtype}, {A.device}) and points ({points.dtype}, '
+                         f'{points.device}) must have one dtype and device')
     T, nT = A.shape[:2]
     if points.dim() == 2:
         points = points.unsqueeze(0).expand(T, -1, -1)
@@ -220,12 +215,25 @@ class Field(NamedTuple):
         return self.h.abs() + self.delta.abs().sqrt()
 
 
+_COEFFICIENTS: Dict[Tuple[torch.dtype, torch.device], List[Tensor]] = {}
+
+
+def _inverse_factorials(like: Tensor) -> List[Tensor]:
+    """``[1/1!, 1/2!, ..., 1/40!]`` as 0-d tensors of ``like``'s type."""
+    key = (like.dtype, like.device)
+    if key not in _COEFFICIENTS:
+        _COEFFICIENTS[key] = [torch.tensor(1.0 / math.factorial(k + 1), dtype=like.dtype,
+                                           device=like.device) for k in range(41)]
+    return _COEFFICIENTS[key]
+
+
 def phi1_coefficients(a: Tensor, q: Tensor, terms: int) -> Vec:
     """``(f0, f1)`` with ``phi1(a I + M) = f0 I + f1 M`` for any ``M^2 = q I``."""
-    u = torch.full_like(a, 1.0 / math.factorial(terms))
+    coef = _inverse_factorials(a)
+    u = coef[terms - 1].expand_as(a)
     w = torch.zeros_like(a)
     for k in range(terms - 2, -1, -1):
-        u, w = 1.0 / math.factorial(k + 1) + a * u + q * w, u + a * w
+        u, w = torch.addcmul(torch.addcmul(coef[k], a, u), q, w), torch.addcmul(u, a, w)
     return u, w
 
 
@@ -243,13 +251,14 @@ class _Phi1(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_u: Tensor, grad_w: Tensor):
         a, q = ctx.saved_tensors
-        u = torch.full_like(a, 1.0 / math.factorial(ctx.terms))
+        coef = _inverse_factorials(a)
+        u = coef[ctx.terms - 1].expand_as(a)
         w = torch.zeros_like(a)
         ua, wa, uq, wq = (torch.zeros_like(a) for _ in range(4))
         for k in range(ctx.terms - 2, -1, -1):
             ua, wa = u + a * ua + q * wa, w + ua + a * wa
             uq, wq = w + a * uq + q * wq, uq + a * wq
-            u, w = 1.0 / math.factorial(k + 1) + a * u + q * w, u + a * w
+            u, w = torch.addcmul(torch.addcmul(coef[k], a, u), q, w), torch.addcmul(u, a, w)
         return grad_u * ua + grad_w * wa, grad_u * uq + grad_w * wq, None
 
 
@@ -265,7 +274,8 @@ def flow(f: Field, x: Tensor, y: Tensor, s: Tensor, terms: int) -> Vec:
     else:
         f0, f1 = phi1_coefficients(a, q, terms)
     sf0, ssf1 = s * f0, s * s * f1
-    return x + sf0 * vx + ssf1 * nx_, y + sf0 * vy + ssf1 * ny_
+    return (torch.addcmul(torch.addcmul(x, sf0, vx), ssf1, nx_),
+            torch.addcmul(torch.addcmul(y, sf0, vy), ssf1, ny_))
 
 
 # ---------------------------------------------------------------------------
@@ -308,15 +318,24 @@ class Region(NamedTuple):
         return [-ux, ux, -uy, uy, self.sign4 * (uy - ux), self.sign5 * (uy + ux)]
 
 
-def _max_constraint(g: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
-    """``max_j g_j`` and its index ``j``."""
-    G = g[0]
-    j = torch.zeros_like(G, dtype=torch.long)
+def _max_constraint(g: Sequence[Tensor], rate: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
+    """``G = max_j g_j`` and the rate ``g_j'`` of the maximising constraint."""
+    G, dG = g[0], rate[0]
+    for k in range(1, 6):
+        larger = g[k] > G
+        G = torch.where(larger, g[k], G)
+        dG = torch.where(larger, rate[k], dG)
+    return G, dG
+
+
+def _argmax(g: Sequence[Tensor]) -> Tensor:
+    """Index of the largest constraint."""
+    G, j = g[0], torch.zeros_like(g[0], dtype=torch.long)
     for k in range(1, 6):
         larger = g[k] > G
         G = torch.where(larger, g[k], G)
         j = torch.where(larger, k, j)
-    return G, j
+    return j
 
 
 def _choose(values: Sequence[Tensor], j: Tensor) -> Tensor:
@@ -329,36 +348,39 @@ def _choose(values: Sequence[Tensor], j: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------
 # Search (no autograd)
 # ---------------------------------------------------------------------------
-class Events(NamedTuple):
-    rows: Tensor      # [S, N] row of A.view(-1, 2, 3)
-    times: Tensor     # [S, N] elapsed time at the end of the event
-    crossed: Tensor   # [S, N] crossed constraint, -1 if none
+class Event(NamedTuple):
+    """One iteration of the points still integrating."""
+    points: Tensor    # [n] indices of those points
+    rows: Tensor      # [n] row of A.view(-1, 2, 3) used
+    times: Tensor     # [n] elapsed time at the end of the step
+    crossed: Tensor   # [n] crossed constraint, -1 if none
 
 
 def _row_table(A_rows: Tensor, nc: Tuple[int, int]) -> Tensor:
-    """``[R, 17]`` per row of ``A.view(-1, 2, 3)``: its :class:`Field` (8),
+    """``[17, R]`` per row of ``A.view(-1, 2, 3)``: its :class:`Field` (8),
     the longest sub-step ``RHO / rate`` (inf for a zero linear part) and its
     :class:`Region` (8), so that one gather gives a point everything."""
     f = Field.of(A_rows)
     reg = Region.of_rows(torch.arange(A_rows.shape[0], device=A_rows.device), nc,
                          A_rows.dtype)
     return torch.stack([*f, RHO / f.rate(), reg.cx, reg.cy, reg.sign4, reg.sign5,
-                        *reg.bias], 1)
+                        *reg.bias], 0)
 
 
 class _Segment:
-    """Points starting a sub-step: ``[n, 19]`` = table row, then x, y."""
+    """Points starting a sub-step: ``[19, n]`` = table column, then x, y
+    (feature-major, so that every quantity is a contiguous vector)."""
 
     def __init__(self, packed: Tensor):
         self.packed = packed
-        cols = packed.unbind(1)
+        cols = packed.unbind(0)
         self.f = Field(*cols[:8])
         self.max_step = cols[8]
         self.reg = Region(*cols[9:13], tuple(cols[13:17]))
         self.x, self.y = cols[17], cols[18]
 
     def select(self, idx: Tensor) -> '_Segment':
-        return _Segment(self.packed[idx])
+        return _Segment(self.packed.index_select(1, idx))
 
     def at(self, s: Tensor, terms: int) -> Vec:
         return flow(self.f, self.x, self.y, s, terms)
@@ -380,7 +402,7 @@ def _graze_limit(seg: _Segment, nc, H: Tensor, g_end: Tensor, rate0: Tensor,
                  rate_end: Tensor, terms: int):
     """Smallest time ``s_m`` (inf if none) at which a constraint reaches a
     positive interior maximum, and ``x(s_m)``; ``g_end``, ``rate0`` and
-    ``rate_end`` are ``[n, 6]``.
+    ``rate_end`` are ``[6, n]``.
 
     ``g_j'(s) = e^{hs} (C(s) alpha + S(s) beta)`` with ``alpha = g_j'(0)``,
     ``beta = grad(g_j) . N v0``, ``S / C = tanh(rs) / r`` (``r^2 = delta``;
@@ -389,14 +411,14 @@ def _graze_limit(seg: _Segment, nc, H: Tensor, g_end: Tensor, rate0: Tensor,
     """
     hi = torch.full_like(H, math.inf)
     hx, hy = seg.x.clone(), seg.y.clone()
-    pi, pj = ((g_end <= 0) & (rate0 > 0) & (rate_end < 0)).nonzero(as_tuple=True)
+    pj, pi = ((g_end <= 0) & (rate0 > 0) & (rate_end < 0)).nonzero(as_tuple=True)
     if pi.numel() == 0:
         return hi, hx, hy
     f = seg.f
     vx, vy = f.velocity(seg.x, seg.y)
     nvx, nvy = f.linear(vx, vy)
-    beta = torch.stack(seg.reg.rates(nvx - f.h * vx, nvy - f.h * vy, nc), 1)
-    u = -rate0[pi, pj] / beta[pi, pj]
+    beta = torch.stack(seg.reg.rates(nvx - f.h * vx, nvy - f.h * vy, nc), 0)
+    u = -rate0[pj, pi] / beta[pj, pi]
     sub = seg.select(pi)
     s = torch.minimum((u * _atanhc(sub.f.delta * u * u)).clamp(min=0.0), H[pi])
     xs, ys = sub.at(s, terms)
@@ -408,53 +430,62 @@ def _graze_limit(seg: _Segment, nc, H: Tensor, g_end: Tensor, rate0: Tensor,
     return hi, hx, hy
 
 
-def _exit_time(seg: _Segment, nc, hi: Tensor, hx: Tensor, hy: Tensor,
-               terms: int, prec: Precision):
+def _exit_time(seg: _Segment, nc, hi: Tensor, hx: Tensor, hy: Tensor, terms: int):
     """Exit time (the final bracket end ``hi``, ``G(x(hi)) > 0``), ``x(hi)``
-    and the crossed constraint, by safeguarded Newton on ``G(s) = eta``."""
+    and the crossed constraint, by safeguarded Newton on ``G(s) = eta``.
+    Converged points leave the batch, so stragglers cost only themselves."""
+    region = seg.reg
+    g_hi = region.values(hx, hy, nc)
+    k = _argmax(g_hi)
+    # start: secant of the constraint k that is largest at hi
+    g0 = _choose(seg.reg.values(seg.x, seg.y, nc), k).nan_to_num(neginf=-1.0)
+    g1 = _choose(g_hi, k)
+    s = hi * ((ETA - g0) / (g1 - g0)).clamp(0.0, 1.0)
+    out_s, out_x, out_y = hi.clone(), hx.clone(), hy.clone()
+    idx = torch.arange(hi.numel(), device=hi.device)
     lo = torch.zeros_like(hi)
-    g_hi = seg.reg.values(hx, hy, nc)
-    _, j_hi = _max_constraint(g_hi)
-    # start: secant of the constraint that is positive at hi
-    g0 = _choose(seg.reg.values(seg.x, seg.y, nc), j_hi).nan_to_num(neginf=-1.0)
-    g1 = _choose(g_hi, j_hi)
-    s = hi * ((prec.eta - g0) / (g1 - g0)).clamp(0.0, 1.0)
-    done = torch.zeros_like(hi, dtype=torch.bool)
     for _ in range(NEWTON_STEPS):
         xs, ys = seg.at(s, terms)
-        G, j = _max_constraint(seg.reg.values(xs, ys, nc))
-        dG = _choose(seg.reg.rates(*seg.f.velocity(xs, ys), nc), j)
-        out = (G > 0) & ~done
-        hi, lo = torch.where(out, s, hi), torch.where(out | done, lo, s)
+        G, dG = _max_constraint(seg.reg.values(xs, ys, nc),
+                                seg.reg.rates(*seg.f.velocity(xs, ys), nc))
+        out = G > 0
+        hi, lo = torch.where(out, s, hi), torch.where(out, lo, s)
         hx, hy = torch.where(out, xs, hx), torch.where(out, ys, hy)
-        j_hi = torch.where(out, j, j_hi)
-        done = done | (out & (G <= 4 * prec.eta))
-        if bool(done.all()):
-            break
-        step = s - (G - prec.eta) / dG
+        done = out & (G <= 4 * ETA)
+        step = s - (G - ETA) / dG
         newton = (dG > 0) & (step > lo) & (step < hi)
-        s = torch.where(done, s, torch.where(newton, step, (lo + hi) / 2))
-    return hi, hx, hy, j_hi
+        s = torch.where(newton, step, (lo + hi) / 2)
+        if bool(done.any()):
+            fin = done.nonzero()[:, 0]
+            out_s[idx[fin]], out_x[idx[fin]], out_y[idx[fin]] = hi[fin], hx[fin], hy[fin]
+            keep = (~done).nonzero()[:, 0]
+            if keep.numel() == 0:
+                break
+            idx, s, lo, hi, hx, hy = (t[keep] for t in (idx, s, lo, hi, hx, hy))
+            seg = seg.select(keep)
+    else:   # NEWTON_STEPS reached: the last bracket end is still outside
+        out_s[idx], out_x[idx], out_y[idx] = hi, hx, hy
+    crossed = _argmax(region.values(out_x, out_y, nc))
+    return out_s, out_x, out_y, crossed
 
 
 def _step(table: Tensor, offset: Tensor, x: Tensor, y: Tensor, t: Tensor,
-          nc: Tuple[int, int], prec: Precision):
+          nc: Tuple[int, int]):
     """One iteration for a batch of live points: new state and event."""
     cx, cy, tri = locate_cells(torch.stack([x, y], 1), nc)
     row = offset + 4 * (cy * nc[0] + cx) + tri
-    seg = _Segment(torch.cat([table[row], x[:, None], y[:, None]], 1))
+    seg = _Segment(torch.cat([table.index_select(1, row), x[None], y[None]], 0))
     remaining = 1 - t
     last = seg.max_step >= remaining
     H = torch.where(last, remaining, seg.max_step)
-    terms = series_terms(float((H * seg.f.rate()).max()), x.dtype)
+    terms = series_terms(float((H * seg.f.rate()).max()))
     ex, ey = seg.at(H, terms)
     g_end = seg.reg.values(ex, ey, nc)
+    g_end = torch.stack(g_end, 0)
     hi, hx, hy = _graze_limit(
-        seg, nc, H, torch.stack(g_end, 1),
-        torch.stack(seg.reg.rates(*seg.f.velocity(x, y), nc), 1),
-        torch.stack(seg.reg.rates(*seg.f.velocity(ex, ey), nc), 1), terms)
-    G_end, _ = _max_constraint(g_end)
-    use_end = (G_end > 0) & ~(hi < H)
+        seg, nc, H, g_end, torch.stack(seg.reg.rates(*seg.f.velocity(x, y), nc), 0),
+        torch.stack(seg.reg.rates(*seg.f.velocity(ex, ey), nc), 0), terms)
+    use_end = (g_end.amax(0) > 0) & ~(hi < H)
     hi = torch.where(use_end, H, hi)
     hx, hy = torch.where(use_end, ex, hx), torch.where(use_end, ey, hy)
 
@@ -463,7 +494,7 @@ def _step(table: Tensor, offset: Tensor, x: Tensor, y: Tensor, t: Tensor,
     exits = torch.isfinite(hi).nonzero()[:, 0]
     if exits.numel():
         s, sx, sy, j = _exit_time(seg.select(exits), nc, hi[exits], hx[exits],
-                                  hy[exits], terms, prec)
+                                  hy[exits], terms)
         ex, ey = ex.index_copy(0, exits, sx), ey.index_copy(0, exits, sy)
         new_t = new_t.index_copy(0, exits, t[exits] + s)
         crossed = crossed.index_copy(0, exits, j)
@@ -472,71 +503,83 @@ def _step(table: Tensor, offset: Tensor, x: Tensor, y: Tensor, t: Tensor,
 
 @torch.no_grad()
 def search(A_rows: Tensor, points: Tensor, offset: Tensor, nc: Tuple[int, int],
-           max_iterations: int = MAX_ITERATIONS) -> Tuple[Tensor, Events, int]:
+           max_iterations: int = MAX_ITERATIONS) -> Tuple[Tensor, List[Event], int]:
     """Integrate every point to time 1 (no autograd).
 
     Args:
-        A_rows: ``A.view(-1, 2, 3)``.
-        points: ``[N, 2]``; ``offset [N]``: first row of each point's ``A[t]``.
+        A_rows: ``A.view(-1, 2, 3)``, float64.
+        points: ``[N, 2]``, float64; ``offset [N]``: first row of each
+            point's ``A[t]``.
 
     Returns:
         End points ``[N, 2]``, the events and the number of points left
-        unfinished (0 unless ``max_iterations`` is reached).
+        unfinished (0 unless ``max_iterations`` is reached or a trajectory
+        overflows).
     """
-    prec = precision(points.dtype)
     table = _row_table(A_rows, nc)
-    N = points.shape[0]
     x, y = points[:, 0].clone(), points[:, 1].clone()
     t = torch.zeros_like(x)
-    last_row = torch.zeros(N, dtype=torch.long, device=points.device)
-    rows, times, crossed = [], [], []
-    live = torch.arange(N, device=points.device)
+    events = []
+    live = torch.arange(points.shape[0], device=points.device)
     for _ in range(max_iterations):
         if live.numel() == 0:
             break
-        nx_, ny_, nt, row, j = _step(table, offset[live], x[live], y[live], t[live],
-                                     nc, prec)
+        nx_, ny_, nt, row, j = _step(table, offset[live], x[live], y[live], t[live], nc)
         x[live], y[live], t[live] = nx_, ny_, nt
-        last_row[live] = row
-        cross = torch.full_like(last_row, -1)
-        cross[live] = j
-        rows.append(last_row.clone())
-        times.append(t.clone())
-        crossed.append(cross)
-        live = live[nt < 1]
-    events = Events(torch.stack(rows), torch.stack(times), torch.stack(crossed))
-    return torch.stack([x, y], 1), events, int(live.numel())
+        events.append(Event(live, row, nt, j))
+        # a trajectory that overflowed (absurd fields) stops where it is
+        live = live[(nt < 1) & torch.isfinite(nx_) & torch.isfinite(ny_)]
+    return torch.stack([x, y], 1), events, int((t < 1).sum())
 
 
 # ---------------------------------------------------------------------------
 # Autograd recomputation
 # ---------------------------------------------------------------------------
-def replay(A_rows: Tensor, points: Tensor, events: Events,
+#: Crossed constraint ``j`` as ``g_j = a lx + b ly + c`` (before the
+#: diagonal signs of ``j = 4, 5``); row 6 (``j = -1``, no crossing) is zero.
+_CONSTRAINT_COEFFICIENTS = ((-1, 0, 0), (1, 0, -1), (0, -1, 0), (0, 1, -1),
+                            (-1, 1, 0), (1, 1, -1), (0, 0, 0))
+
+
+def _crossed_constraint(table: Tensor, row: Tensor, j: Tensor):
+    """Coefficients ``(a, b, c)`` of the crossed constraint ``g_j`` of each
+    point, in local cell coordinates, and the cell ``(cx, cy)``."""
+    coef = torch.tensor(_CONSTRAINT_COEFFICIENTS, dtype=table.dtype,
+                        device=table.device)[j]                     # j = -1: last row
+    reg = table[9:13].index_select(1, row)                           # cx, cy, sign4, sign5
+    sign = torch.where(j == 4, reg[2], torch.where(j == 5, reg[3], torch.ones_like(reg[2])))
+    return coef * sign[:, None], reg[0], reg[1]
+
+
+def replay(A_rows: Tensor, points: Tensor, events: List[Event],
            nc: Tuple[int, int]) -> Tensor:
     """Recompute the flow along ``events`` with autograd (see module doc)."""
-    prec = precision(points.dtype)
+    table = _row_table(A_rows.detach(), nc)
+    fields = A_rows.reshape(-1, 6).T                  # [6, R], rows l00 l01 c0 l10 l11 c1
     x, y = points[:, 0], points[:, 1]
-    t_prev = torch.zeros_like(x)
-    for row, t_end, j in zip(*events):
-        f = Field.of(A_rows[row])
-        s = t_end - t_prev
-        terms = series_terms(float((s.detach().abs() * f.rate().detach()).max()),
-                             points.dtype)
-        x, y = flow(f, x, y, s, terms)
+    t_prev = torch.zeros_like(x.detach())
+    for idx, row, t_end, j in events:
+        l00, l01, c0, l10, l11, c1 = fields.index_select(1, row).unbind(0)
+        half_diff = (l00 - l11) / 2
+        f = Field(l00, l01, l10, l11, c0, c1, (l00 + l11) / 2,
+                  half_diff * half_diff + l01 * l10)
+        s = t_end - t_prev[idx]
+        terms = series_terms(float((s.detach().abs() * f.rate().detach()).max()))
+        xs, ys = flow(f, x[idx], y[idx], s, terms)
+        t_new = t_end
         crossing = j >= 0
-        if not bool(crossing.any()):
-            t_prev = t_end
-            continue
-        reg = Region.of_rows(row, nc, points.dtype)
-        jj = j.clamp(min=0)
-        r = _choose([g.nan_to_num(neginf=0.0) for g in reg.values(x, y, nc)], jj)
-        vx, vy = (v.detach() for v in f.velocity(x, y))
-        den = _choose(reg.rates(vx, vy, nc), jj)
-        den = torch.where(den.abs() < prec.den_floor,
-                          torch.copysign(torch.full_like(den, prec.den_floor), den), den)
-        dt = torch.where(crossing, (r.detach() - r) / den, torch.zeros_like(r))
-        x, y = x + vx * dt, y + vy * dt
-        t_prev = t_end + dt
+        if bool(crossing.any()):
+            coef, cx, cy = _crossed_constraint(table, row, j)
+            r = (coef[:, 0] * (xs * nc[0] - cx) + coef[:, 1] * (ys * nc[1] - cy)
+                 + coef[:, 2])
+            vx, vy = (v.detach() for v in f.velocity(xs, ys))
+            den = coef[:, 0] * nc[0] * vx + coef[:, 1] * nc[1] * vy
+            den = torch.where(den.abs() < RATE_FLOOR,
+                              torch.copysign(torch.full_like(den, RATE_FLOOR), den), den)
+            dt = (r.detach() - r) / den                # value 0; 0 without crossing
+            xs, ys, t_new = xs + vx * dt, ys + vy * dt, t_end + dt
+        x, y = x.index_put((idx,), xs), y.index_put((idx,), ys)
+        t_prev = t_prev.index_put((idx,), t_new)
     return torch.stack([x, y], 1)
 
 
@@ -552,8 +595,12 @@ def integrate(A: Tensor, points: Tensor, nc: Tuple[int, int],
         return_stats: also return ``{'iterations': S, 'unfinished': n}``.
 
     Returns:
-        ``[T, P, 2]`` transformed points, differentiable in ``A`` and
-        ``points`` (and the statistics when asked for).
+        ``[T, P, 2]`` transformed points in the inputs' dtype, differentiable
+        in ``A`` and ``points`` (and the statistics when asked for). The
+        computation is in float64 whatever the dtype: float32 positions near
+        a cell line are too coarse (``ulp(0.75) = 6e-8``) for trajectories
+        that approach the line asymptotically, which can amplify the rounding
+        to 1e-4 and more.
     """
     T = A.shape[0]
     flat, offset, P = _flatten(A, points)
@@ -561,12 +608,13 @@ def integrate(A: Tensor, points: Tensor, nc: Tuple[int, int],
         out = flat + 0 * A.sum()
         return (out.view(T, P, 2), {'iterations': 0, 'unfinished': 0}) \
             if return_stats else out.view(T, P, 2)
-    A_rows = A.reshape(-1, 2, 3)
-    out, events, unfinished = search(A_rows.detach(), flat.detach(), offset, nc,
+    A_rows = A.reshape(-1, 2, 3).to(torch.float64)
+    flat64 = flat.to(torch.float64)
+    out, events, unfinished = search(A_rows.detach(), flat64.detach(), offset, nc,
                                      max_iterations)
     if torch.is_grad_enabled() and (A.requires_grad or points.requires_grad):
-        out = replay(A_rows, flat, events, nc)
-    out = out.view(T, P, 2)
+        out = replay(A_rows, flat64, events, nc)
+    out = out.to(A.dtype).view(T, P, 2)
     if return_stats:
-        return out, {'iterations': int(events.rows.shape[0]), 'unfinished': unfinished}
+        return out, {'iterations': len(events), 'unfinished': unfinished}
     return out

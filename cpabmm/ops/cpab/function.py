@@ -1,0 +1,91 @@
+"""The compiled CPAB ops (C++ on the CPU, CUDA on GPUs) as autograd Functions.
+
+This module is the seam between :class:`cpabmm.ops.cpab.CPAB` and the kernels
+of ``cpabmm._ext`` (sources in ``cpabmm/ops/csrc/cpab``). Its functions take
+the per-triangle matrices ``A [T, nT, 2, 3]`` (``nT = 4 * nx * ny``, libcpab's
+order) and points ``[P, 2]`` (shared by all ``T`` transformations, never
+expanded) or ``[T, P, 2]``, and return ``[T, P, 2]``.
+
+The kernels integrate each point exactly with the algorithm of
+:mod:`.reference` (ported in ``cpab_integrate.h``) and compute in float64
+internally whatever the tensors' dtype; float16 and
+bfloat16 inputs are passed as float32 and the results cast back. Gradients
+are analytic (a reverse pass over the segments of each trajectory), for ``A``
+and the points. On the CPU they are deterministic (per-chunk partial sums
+reduced in a fixed order); on CUDA the gradient of ``A`` is accumulated with
+atomic additions, so its last bits may vary from run to run.
+"""
+from typing import Sequence, Tuple
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from ._ext import load_ext
+
+_HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+
+def compiled_available(device: torch.device) -> bool:
+    """Whether the extension is importable and has kernels for ``device``."""
+    ext = load_ext()
+    if ext is None:
+        return False
+    device = torch.device(device)
+    if device.type == 'cpu':
+        return True
+    if device.type == 'cuda':
+        return bool(ext.has_cuda()) and torch.cuda.is_available()
+    return False
+
+
+class _CompiledOp(torch.autograd.Function):
+    """``cpab_<name>`` of the extension with ``cpab_<name>_backward`` as its
+    backward (first order)."""
+
+    @staticmethod
+    def forward(ctx, name: str, A: torch.Tensor, points: torch.Tensor,
+                nx: int, ny: int) -> torch.Tensor:
+        ctx.save_for_backward(A, points)
+        ctx.op, ctx.nc = name, (nx, ny)
+        return getattr(load_ext(), f'cpab_{name}')(A, points, nx, ny)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: torch.Tensor):
+        A, points = ctx.saved_tensors
+        grad_A, grad_points = getattr(load_ext(), f'cpab_{ctx.op}_backward')(
+            A, points, grad_out.contiguous(), *ctx.nc)
+        return None, grad_A, grad_points, None, None
+
+
+def _apply(name: str, A: torch.Tensor, points: torch.Tensor,
+           nc: Sequence[int]) -> torch.Tensor:
+    if load_ext() is None:
+        raise RuntimeError('cpabmm._ext is not built; build it with '
+                           '`python setup.py build_ext --inplace` or use '
+                           "backend='torch'")
+    nx, ny = (int(n) for n in nc)
+    in_dtype = A.dtype
+    if in_dtype in _HALF_DTYPES:
+        A, points = A.float(), points.float()
+    out = _CompiledOp.apply(name, A.contiguous(), points.contiguous(), nx, ny)
+    return out.to(in_dtype)
+
+
+def compiled_velocity(A: torch.Tensor, points: torch.Tensor,
+                      nc: Tuple[int, int]) -> torch.Tensor:
+    """Velocity ``A_c [x; 1]`` of each point's triangle ``c`` -> ``[T, P, 2]``.
+
+    Differentiable with respect to ``A`` and ``points``.
+    """
+    return _apply('velocity', A, points, nc)
+
+
+def compiled_integrate(A: torch.Tensor, points: torch.Tensor,
+                       nc: Tuple[int, int]) -> torch.Tensor:
+    """The flow of the velocity field at time 1 -> ``[T, P, 2]``.
+
+    Differentiable with respect to ``A`` and ``points`` (analytic backward
+    kernel; first order only).
+    """
+    return _apply('integrate', A, points, nc)

@@ -1,0 +1,57 @@
+"""load_model_weights: strict loading with one line naming the mismatches."""
+import pytest
+import torch
+import torch.distributed as dist
+from mmengine.model import MMDistributedDataParallel
+from torch import nn
+
+from cpabmm.engine import load_model_weights
+
+
+def two_layers(hidden=4):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, hidden), nn.Linear(hidden, 1))
+
+
+def test_loads_weights_and_returns_meta(tmp_path):
+    source, target = two_layers(), two_layers()
+    with torch.no_grad():
+        target[0].weight.zero_()
+    path = tmp_path / 'ckpt.pth'
+    torch.save({'state_dict': source.state_dict(), 'meta': {'epoch': 3}}, path)
+    assert load_model_weights(target, str(path)) == {'epoch': 3}
+    torch.testing.assert_close(target[0].weight, source[0].weight)
+
+
+def test_weights_of_another_model_name_the_keys(tmp_path):
+    path = tmp_path / 'other.pth'
+    torch.save({'state_dict': two_layers(hidden=5).state_dict()}, path)
+    with pytest.raises(ValueError) as error:
+        load_model_weights(two_layers(), str(path))
+    message = str(error.value)
+    assert '\n' not in message
+    assert '0.weight (checkpoint [5, 3], model [4, 3])' in message
+
+
+def test_file_without_state_dict(tmp_path):
+    path = tmp_path / 'official.pth'
+    torch.save({'kp_detector': two_layers().state_dict()}, path)
+    with pytest.raises(ValueError, match='convert_checkpoint.py'):
+        load_model_weights(two_layers(), str(path))
+
+
+def test_wrapped_model_gets_the_weights(tmp_path):
+    """A model in MMEngine's DDP wrapper (a one-process gloo group)."""
+    path = tmp_path / 'ckpt.pth'
+    source = two_layers()
+    torch.save({'state_dict': source.state_dict()}, path)
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "rendezvous"}',
+                            rank=0, world_size=1)
+    try:
+        target = two_layers()
+        with torch.no_grad():
+            target[1].bias.fill_(7.0)
+        load_model_weights(MMDistributedDataParallel(target), str(path))
+    finally:
+        dist.destroy_process_group()
+    torch.testing.assert_close(target[1].bias, source[1].bias)
