@@ -33,7 +33,7 @@ def test_two_processes_train_the_animator_in_sync(tmp_path):
     for key in ('model', 'train_dataloader', 'train_cfg', 'default_hooks'):
         lines.append(f'{key} = {dict(cfg[key].to_dict(), _delete_=True)!r}')
     lines.append(f'custom_hooks = {cfg.custom_hooks!r}')
-    lines.append('test_dataloader = None')
+    lines += [f'{key} = None' for key in ('test_dataloader', 'test_cfg', 'test_evaluator')]
     config.write_text('\n'.join(lines) + '\n')
     env = dict(os.environ, PYTHONPATH=ROOT, PORT=str(free_port()), PYTHON=sys.executable,
                OMP_NUM_THREADS='1')

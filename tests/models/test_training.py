@@ -40,7 +40,8 @@ TINY_RUN = {
     'train_dataloader.batch_size': 2, 'train_dataloader.num_workers': 0,
     'train_dataloader.persistent_workers': False,
     'train_dataloader.dataset.size': 32, 'train_dataloader.dataset.num_videos': 4,
-    'test_dataloader': None, 'default_hooks.logger.interval': 1,
+    'test_dataloader': None, 'test_cfg': None, 'test_evaluator': None,
+    'default_hooks.logger.interval': 1,
     'default_hooks.checkpoint.interval': 1000,
 }
 
