@@ -5,6 +5,8 @@ Usage::
     python tools/benchmark.py cpab [--tess 4] [--samples 8] [--transforms 11]
                                    [--grid 64] [--repeat 3] [--threads N]
     python tools/benchmark.py motion [--samples 8] [--backend auto] [--fixture PATH]
+    python tools/benchmark.py train [--models FOMM TPSMM CPABMM] [--sizes 64x8 256x2]
+                                    [--repeat 2]
 
 Each subcommand times its workload on every backend available here and
 prints the time per backend with its ratio to the reference in the same run.
@@ -173,6 +175,48 @@ def add_motion_parser(subparsers) -> None:
     p.set_defaults(run=run_motion)
 
 
+# --------------------------------------------------------------------------
+# train: the training step of the three models, with the same losses
+# --------------------------------------------------------------------------
+def run_train(args: argparse.Namespace) -> None:
+    import os.path as osp
+
+    from cpabmm.engine.train_benchmark import time_train_step, training_config
+    from cpabmm.ops.cpab.function import compiled_available
+
+    config_root = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs')
+    device = torch.device(args.device)
+    cpab = 'compiled' if compiled_available(device) else 'PyTorch reference'
+    print(f'training step (forward + backward + every optimiser step), min of {args.repeat} '
+          f'after a warm-up; {device}, {torch.get_num_threads()} CPU threads, CPAB op: {cpab}. '
+          'Losses: the synthetic configs\' weight-free ones for every model (L1 + SSIM '
+          'pyramid, equivariance; warp and background cycle for TPSMM/CPABMM); 64 px: the '
+          'synthetic architectures, 256 px: the published ones')
+    for setting in args.sizes:
+        size, batch = (int(n) for n in setting.split('x'))
+        print(f'  batch {batch} at {size}x{size}:')
+        results = {}
+        for name in args.models:
+            results[name] = time_train_step(training_config(config_root, name, size), batch,
+                                            args.repeat, device)
+            print(f'    {name:7s} {results[name]["wall"]:8.2f} s wall '
+                  f'{results[name]["cpu"]:8.2f} s CPU')
+        if {'TPSMM', 'CPABMM'} <= set(results):
+            print('    CPABMM / TPSMM: {:.2f}x wall, {:.2f}x CPU (target: within 1.5x)'.format(
+                *(results['CPABMM'][key] / results['TPSMM'][key] for key in ('wall', 'cpu'))))
+
+
+def add_train_parser(subparsers) -> None:
+    p = subparsers.add_parser('train', help='training step of FOMM, TPSMM and CPABMM')
+    p.add_argument('--models', nargs='+', default=['FOMM', 'TPSMM', 'CPABMM'],
+                   choices=['FOMM', 'TPSMM', 'CPABMM'])
+    p.add_argument('--sizes', nargs='+', default=['64x8', '256x2'],
+                   help='SIZExBATCH settings (64: synthetic architectures, others: published)')
+    p.add_argument('--repeat', type=int, default=2)
+    p.add_argument('--device', default='cpu')
+    p.set_defaults(run=run_train)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--threads', type=int, default=None,
@@ -180,6 +224,7 @@ def main(argv=None) -> None:
     subparsers = parser.add_subparsers(dest='command', required=True)
     add_cpab_parser(subparsers)
     add_motion_parser(subparsers)
+    add_train_parser(subparsers)
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
