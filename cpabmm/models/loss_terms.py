@@ -85,8 +85,7 @@ def _ignore_lazy_entries(module: LossTerm, state_dict: dict, prefix: str, *args)
     """Load pre-hook: entries of a lazily built loss (from a checkpoint written
     elsewhere) are skipped rather than reported unexpected."""
     for key in [key for key in state_dict if key.startswith(prefix + 'loss.')]:
-        if module.loss is None:
-            del state_dict[key]
+        del state_dict[key]
 
 
 @MODELS.register_module()
