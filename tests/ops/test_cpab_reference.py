@@ -189,7 +189,7 @@ def test_phi1_coefficients_match_matrix_exponential():
     f = R.Field.of(M)
     s = R.RHO / f.rate().clamp(min=1.0)
     x = torch.randn(200, 2, dtype=torch.float64, generator=gen)
-    terms = R.series_terms(R.RHO, torch.float64)
+    terms = R.series_terms(R.RHO)
     ours = torch.stack(R.flow(f, x[:, 0], x[:, 1], s, terms), 1)
     H = torch.zeros(200, 3, 3, dtype=torch.float64)
     H[:, :2] = M * s[:, None, None]
@@ -203,3 +203,17 @@ def test_phi1_backward_matches_autograd_of_series():
     a = (torch.rand(30, dtype=torch.float64, generator=gen) * 2 - 1).requires_grad_()
     q = (torch.rand(30, dtype=torch.float64, generator=gen) * 2 - 1).requires_grad_()
     assert torch.autograd.gradcheck(lambda a, q: R._Phi1.apply(a, q, 21), (a, q))
+
+
+def test_float32_trajectory_along_a_cell_line():
+    """A prior sample whose trajectory approaches a cell line asymptotically:
+    float32 positions cannot resolve it, so float32 inputs are integrated in
+    float64 (this point was 3.7e-4 off when integrated in float32)."""
+    T = CPAB((4, 4), backend='torch')
+    gen = torch.Generator().manual_seed(0)
+    theta = T.sample_theta(88, generator=gen)[67:68]
+    point = torch.rand(4096, 2, generator=gen)[2439:2440]
+    out = T.transform(theta, point)
+    assert out.dtype == torch.float32
+    expected = T.transform(theta.double(), point.double())
+    assert (out.double() - expected).abs().max() < 1e-6

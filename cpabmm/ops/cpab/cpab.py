@@ -256,9 +256,9 @@ class CPAB(torch.nn.Module):
     def transform(self, theta: Tensor, points: Tensor) -> Tensor:
         """The flow at time 1 of each theta's field: ``[T, P, 2]``.
 
-        Differentiable with respect to ``theta`` and ``points``.
-        float16/bfloat16 inputs are computed in float32 and returned in
-        their dtype.
+        Differentiable with respect to ``theta`` and ``points``. The output
+        has the inputs' (promoted) dtype; the integration runs in float64,
+        float16/bfloat16 inputs are passed on as float32.
         """
         return self._apply_field('transform', theta, points)
 

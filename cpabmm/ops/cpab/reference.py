@@ -2,8 +2,9 @@
 
 Everything here is a function of the per-triangle matrices ``A [T, nT, 2, 3]``
 (``A = (basis @ theta).view(T, nT, 2, 3)``); points are ``[P, 2]`` (shared by
-all T transformations) or ``[T, P, 2]``, x first; ``nc = (nx, ny)``. The
-computation is per point: all tensors below are ``[n]`` vectors over the
+all T transformations) or ``[T, P, 2]``, x first; ``nc = (nx, ny)``.
+:func:`integrate` computes in float64 whatever the input dtype (see there).
+The computation is per point: all tensors below are ``[n]`` vectors over the
 points still being integrated, so the algorithm ports line by line to a
 kernel with one thread per point and fixed-size state.
 
@@ -46,8 +47,8 @@ Write ``L = h I + N`` with ``h = tr(L) / 2``; then ``N^2 = delta I`` with
 ``(u, w) <- (1 / (k + 1)! + a u + q w,  u + a w)``. The eigenvalues of ``s L``
 are ``a +- sqrt(q)``; every sub-step keeps ``|a| + sqrt(|q|) <= RHO = 1.5``
 and ``K`` (:func:`series_terms`) makes the truncation error below the
-rounding unit for the largest ``|a| + sqrt(|q|)`` of the batch (at most 21
-terms in float64, 12 in float32). No branches and no divisions: singular,
+float64 rounding unit for the largest ``|a| + sqrt(|q|)`` of the batch (at
+most 21 terms). No branches and no divisions: singular,
 nilpotent, rotating and expanding fields all use the same formula.
 
 Integration (per point; state: position ``x``, elapsed time ``t``)
@@ -80,9 +81,9 @@ Repeat while ``t < 1`` (at most ``max_iterations`` times):
    when the Newton step leaves ``(lo, hi)`` or ``g' <= 0``. Start: the secant
    of ``g_k`` through ``(0, g_k(0))`` and ``(hi, g_k(hi))``, where ``k`` is
    the constraint maximal at ``hi``. Stop when ``0 < G(s) <= 4 eta`` (then
-   ``hi = s``) or after ``NEWTON_STEPS``. ``eta`` (``1e-12`` float64, ``4e-6``
-   float32, local cell units) exceeds the rounding of ``G``, so the limit of
-   Newton's iteration is just outside ``R``. The exit is the final ``hi``:
+   ``hi = s``) or after ``NEWTON_STEPS``. ``eta = 1e-12`` (local cell units)
+   exceeds the rounding of ``G``, so the limit of Newton's iteration is just
+   outside ``R``. The exit is the final ``hi``:
    ``x(hi)`` is outside ``R`` (by about ``eta``), and step 1 locates it in
    the next region with no tie to break. The crossed constraint ``j*`` is the
    maximising one at ``hi``; ``x <- x(hi)``, ``t <- t + hi``.
@@ -116,8 +117,8 @@ gathered per event), never differentiating the search::
 
 so every crossing time carries its implicit-function derivative (exact also
 where the field is discontinuous), and sub-step and end times are constants.
-``|g_j'|`` is bounded below by ``1e-12`` / ``1e-6`` (sign kept) against
-tangential crossings. ``(f0, f1)`` is an autograd Function whose backward runs
+``|g_j'|`` is bounded below by ``1e-12`` (sign kept) against tangential
+crossings. ``(f0, f1)`` is an autograd Function whose backward runs
 the forward-mode derivative of the same Horner recursion.
 """
 import math
@@ -134,29 +135,20 @@ RHO = 1.5
 NEWTON_STEPS = 16
 #: Default bound on iterations (crossings plus sub-steps) per point.
 MAX_ITERATIONS = 256
+#: Truncation target of the phi1 series.
+SERIES_UNIT = 5e-17
+#: Exit target level ``eta`` (local cell units): above the rounding of ``g``.
+ETA = 1e-12
+#: Lower bound of ``|g'|`` in the implicit crossing-time derivative.
+RATE_FLOOR = 1e-12
 
 Vec = Tuple[Tensor, Tensor]
 
 
-class Precision(NamedTuple):
-    """Tolerances of one floating-point type."""
-    unit: float       # series truncation target
-    eta: float        # exit target level, local cell units
-    step_tol: float   # Newton convergence, time units
-    den_floor: float  # lower bound of |g'| in the implicit derivative
-
-
-def precision(dtype: torch.dtype) -> Precision:
-    if dtype == torch.float64:
-        return Precision(unit=5e-17, eta=1e-12, step_tol=1e-14, den_floor=1e-12)
-    return Precision(unit=3e-8, eta=4e-6, step_tol=1e-7, den_floor=1e-6)
-
-
-def series_terms(radius: float, dtype: torch.dtype) -> int:
-    """Smallest ``K`` with ``radius^K / (K + 1)! <= unit`` (at least 2)."""
-    unit = precision(dtype).unit
+def series_terms(radius: float) -> int:
+    """Smallest ``K`` with ``radius^K / (K + 1)! <= SERIES_UNIT`` (at least 2)."""
     K = 2
-    while radius ** K / math.factorial(K + 1) > unit and K < 40:
+    while radius ** K / math.factorial(K + 1) > SERIES_UNIT and K < 40:
         K += 1
     return K
 
@@ -438,8 +430,7 @@ def _graze_limit(seg: _Segment, nc, H: Tensor, g_end: Tensor, rate0: Tensor,
     return hi, hx, hy
 
 
-def _exit_time(seg: _Segment, nc, hi: Tensor, hx: Tensor, hy: Tensor,
-               terms: int, prec: Precision):
+def _exit_time(seg: _Segment, nc, hi: Tensor, hx: Tensor, hy: Tensor, terms: int):
     """Exit time (the final bracket end ``hi``, ``G(x(hi)) > 0``), ``x(hi)``
     and the crossed constraint, by safeguarded Newton on ``G(s) = eta``.
     Converged points leave the batch, so stragglers cost only themselves."""
@@ -449,7 +440,7 @@ def _exit_time(seg: _Segment, nc, hi: Tensor, hx: Tensor, hy: Tensor,
     # start: secant of the constraint k that is largest at hi
     g0 = _choose(seg.reg.values(seg.x, seg.y, nc), k).nan_to_num(neginf=-1.0)
     g1 = _choose(g_hi, k)
-    s = hi * ((prec.eta - g0) / (g1 - g0)).clamp(0.0, 1.0)
+    s = hi * ((ETA - g0) / (g1 - g0)).clamp(0.0, 1.0)
     out_s, out_x, out_y = hi.clone(), hx.clone(), hy.clone()
     idx = torch.arange(hi.numel(), device=hi.device)
     lo = torch.zeros_like(hi)
@@ -460,8 +451,8 @@ def _exit_time(seg: _Segment, nc, hi: Tensor, hx: Tensor, hy: Tensor,
         out = G > 0
         hi, lo = torch.where(out, s, hi), torch.where(out, lo, s)
         hx, hy = torch.where(out, xs, hx), torch.where(out, ys, hy)
-        done = out & (G <= 4 * prec.eta)
-        step = s - (G - prec.eta) / dG
+        done = out & (G <= 4 * ETA)
+        step = s - (G - ETA) / dG
         newton = (dG > 0) & (step > lo) & (step < hi)
         s = torch.where(newton, step, (lo + hi) / 2)
         if bool(done.any()):
@@ -479,7 +470,7 @@ def _exit_time(seg: _Segment, nc, hi: Tensor, hx: Tensor, hy: Tensor,
 
 
 def _step(table: Tensor, offset: Tensor, x: Tensor, y: Tensor, t: Tensor,
-          nc: Tuple[int, int], prec: Precision):
+          nc: Tuple[int, int]):
     """One iteration for a batch of live points: new state and event."""
     cx, cy, tri = locate_cells(torch.stack([x, y], 1), nc)
     row = offset + 4 * (cy * nc[0] + cx) + tri
@@ -487,7 +478,7 @@ def _step(table: Tensor, offset: Tensor, x: Tensor, y: Tensor, t: Tensor,
     remaining = 1 - t
     last = seg.max_step >= remaining
     H = torch.where(last, remaining, seg.max_step)
-    terms = series_terms(float((H * seg.f.rate()).max()), x.dtype)
+    terms = series_terms(float((H * seg.f.rate()).max()))
     ex, ey = seg.at(H, terms)
     g_end = seg.reg.values(ex, ey, nc)
     g_end = torch.stack(g_end, 0)
@@ -503,7 +494,7 @@ def _step(table: Tensor, offset: Tensor, x: Tensor, y: Tensor, t: Tensor,
     exits = torch.isfinite(hi).nonzero()[:, 0]
     if exits.numel():
         s, sx, sy, j = _exit_time(seg.select(exits), nc, hi[exits], hx[exits],
-                                  hy[exits], terms, prec)
+                                  hy[exits], terms)
         ex, ey = ex.index_copy(0, exits, sx), ey.index_copy(0, exits, sy)
         new_t = new_t.index_copy(0, exits, t[exits] + s)
         crossed = crossed.index_copy(0, exits, j)
@@ -516,15 +507,15 @@ def search(A_rows: Tensor, points: Tensor, offset: Tensor, nc: Tuple[int, int],
     """Integrate every point to time 1 (no autograd).
 
     Args:
-        A_rows: ``A.view(-1, 2, 3)``.
-        points: ``[N, 2]``; ``offset [N]``: first row of each point's ``A[t]``.
+        A_rows: ``A.view(-1, 2, 3)``, float64.
+        points: ``[N, 2]``, float64; ``offset [N]``: first row of each
+            point's ``A[t]``.
 
     Returns:
         End points ``[N, 2]``, the events and the number of points left
         unfinished (0 unless ``max_iterations`` is reached or a trajectory
         overflows).
     """
-    prec = precision(points.dtype)
     table = _row_table(A_rows, nc)
     x, y = points[:, 0].clone(), points[:, 1].clone()
     t = torch.zeros_like(x)
@@ -533,8 +524,7 @@ def search(A_rows: Tensor, points: Tensor, offset: Tensor, nc: Tuple[int, int],
     for _ in range(max_iterations):
         if live.numel() == 0:
             break
-        nx_, ny_, nt, row, j = _step(table, offset[live], x[live], y[live], t[live],
-                                     nc, prec)
+        nx_, ny_, nt, row, j = _step(table, offset[live], x[live], y[live], t[live], nc)
         x[live], y[live], t[live] = nx_, ny_, nt
         events.append(Event(live, row, nt, j))
         # a trajectory that overflowed (absurd fields) stops where it is
@@ -564,7 +554,6 @@ def _crossed_constraint(table: Tensor, row: Tensor, j: Tensor):
 def replay(A_rows: Tensor, points: Tensor, events: List[Event],
            nc: Tuple[int, int]) -> Tensor:
     """Recompute the flow along ``events`` with autograd (see module doc)."""
-    prec = precision(points.dtype)
     table = _row_table(A_rows.detach(), nc)
     fields = A_rows.reshape(-1, 6).T                  # [6, R], rows l00 l01 c0 l10 l11 c1
     x, y = points[:, 0], points[:, 1]
@@ -575,8 +564,7 @@ def replay(A_rows: Tensor, points: Tensor, events: List[Event],
         f = Field(l00, l01, l10, l11, c0, c1, (l00 + l11) / 2,
                   half_diff * half_diff + l01 * l10)
         s = t_end - t_prev[idx]
-        terms = series_terms(float((s.detach().abs() * f.rate().detach()).max()),
-                             points.dtype)
+        terms = series_terms(float((s.detach().abs() * f.rate().detach()).max()))
         xs, ys = flow(f, x[idx], y[idx], s, terms)
         t_new = t_end
         crossing = j >= 0
@@ -586,8 +574,8 @@ def replay(A_rows: Tensor, points: Tensor, events: List[Event],
                  + coef[:, 2])
             vx, vy = (v.detach() for v in f.velocity(xs, ys))
             den = coef[:, 0] * nc[0] * vx + coef[:, 1] * nc[1] * vy
-            den = torch.where(den.abs() < prec.den_floor,
-                              torch.copysign(torch.full_like(den, prec.den_floor), den), den)
+            den = torch.where(den.abs() < RATE_FLOOR,
+                              torch.copysign(torch.full_like(den, RATE_FLOOR), den), den)
             dt = (r.detach() - r) / den                # value 0; 0 without crossing
             xs, ys, t_new = xs + vx * dt, ys + vy * dt, t_end + dt
         x, y = x.index_put((idx,), xs), y.index_put((idx,), ys)
@@ -607,8 +595,12 @@ def integrate(A: Tensor, points: Tensor, nc: Tuple[int, int],
         return_stats: also return ``{'iterations': S, 'unfinished': n}``.
 
     Returns:
-        ``[T, P, 2]`` transformed points, differentiable in ``A`` and
-        ``points`` (and the statistics when asked for).
+        ``[T, P, 2]`` transformed points in the inputs' dtype, differentiable
+        in ``A`` and ``points`` (and the statistics when asked for). The
+        computation is in float64 whatever the dtype: float32 positions near
+        a cell line are too coarse (``ulp(0.75) = 6e-8``) for trajectories
+        that approach the line asymptotically, which can amplify the rounding
+        to 1e-4 and more.
     """
     T = A.shape[0]
     flat, offset, P = _flatten(A, points)
@@ -616,12 +608,13 @@ def integrate(A: Tensor, points: Tensor, nc: Tuple[int, int],
         out = flat + 0 * A.sum()
         return (out.view(T, P, 2), {'iterations': 0, 'unfinished': 0}) \
             if return_stats else out.view(T, P, 2)
-    A_rows = A.reshape(-1, 2, 3)
-    out, events, unfinished = search(A_rows.detach(), flat.detach(), offset, nc,
+    A_rows = A.reshape(-1, 2, 3).to(torch.float64)
+    flat64 = flat.to(torch.float64)
+    out, events, unfinished = search(A_rows.detach(), flat64.detach(), offset, nc,
                                      max_iterations)
     if torch.is_grad_enabled() and (A.requires_grad or points.requires_grad):
-        out = replay(A_rows, flat, events, nc)
-    out = out.view(T, P, 2)
+        out = replay(A_rows, flat64, events, nc)
+    out = out.to(A.dtype).view(T, P, 2)
     if return_stats:
         return out, {'iterations': len(events), 'unfinished': unfinished}
     return out
