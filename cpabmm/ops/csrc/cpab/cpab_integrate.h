@@ -92,11 +92,30 @@ struct Region {
 
   // grad g_j (its normal, pointing out of the region).
   CPAB_HD void normal(int j, int nx, int ny, double& n0, double& n1) const {
-    const double n[6][2] = {{-1.0 * nx, 0.0},    {1.0 * nx, 0.0},
-                            {0.0, -1.0 * ny},    {0.0, 1.0 * ny},
-                            {-s4 * nx, s4 * ny}, {s5 * nx, s5 * ny}};
-    n0 = n[j][0];
-    n1 = n[j][1];
+    n0 = 0.0;
+    n1 = 0.0;
+    switch (j) {  // a switch, not a table: no local memory on GPUs
+      case 0:
+        n0 = -nx;
+        break;
+      case 1:
+        n0 = nx;
+        break;
+      case 2:
+        n1 = -ny;
+        break;
+      case 3:
+        n1 = ny;
+        break;
+      case 4:
+        n0 = -s4 * nx;
+        n1 = s4 * ny;
+        break;
+      default:
+        n0 = s5 * nx;
+        n1 = s5 * ny;
+        break;
+    }
   }
 
   // g_j' = grad g_j . v.
