@@ -86,12 +86,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             list_models(load_model_index(args.index))
             return 0
         print(fetch(args))
-    except DownloadError as error:
+    except (DownloadError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
-        return 1
-    except ValueError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
+        return 1 if isinstance(error, DownloadError) else 2
     except KeyboardInterrupt:
         print('interrupted; nothing was kept', file=sys.stderr)
         return 130
