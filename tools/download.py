@@ -12,15 +12,20 @@ non-zero. A verified file already in the cache is reused without touching
 the network. The cache is ~/.cache/cpabmm/checkpoints, $CPABMM_HOME/checkpoints
 when CPABMM_HOME is set, or --dest.
 
-Exit status: 0 with the file's path on stdout; 1 when the transfer failed or
-gave other bytes; 2 for unusable input (unknown name, missing --sha256, ...).
+Exit status: 0 with the file's path, alone, on stdout (log lines go to
+stderr); 1 when the transfer failed or gave other bytes, or the cache cannot
+be written; 2 for unusable input (unknown name, missing --sha256, ...).
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import os.path as osp
 import sys
-from typing import List, Optional
+from contextlib import contextmanager
+from typing import Iterator, List, Optional
+
+from mmengine.logging import MMLogger
 
 from cpabmm.zoo import (DownloadError, ModelIndex, fetch_model, fetch_source, find_model,
                         is_url, load_model_index)
@@ -60,6 +65,22 @@ def list_models(index: ModelIndex) -> None:
         print(f'{entry.name}  [{aliases}]  {offer}')
 
 
+@contextmanager
+def log_to_stderr() -> Iterator[None]:
+    """Meanwhile, MMEngine's console log goes to stderr, so that stdout holds
+    only the path."""
+    handlers = [handler for handler in MMLogger.get_current_instance().handlers
+                if type(handler) is logging.StreamHandler]
+    streams = [handler.stream for handler in handlers]
+    for handler in handlers:
+        handler.stream = sys.stderr
+    try:
+        yield
+    finally:
+        for handler, stream in zip(handlers, streams):
+            handler.stream = stream
+
+
 def fetch(args: argparse.Namespace) -> str:
     """The verified file ``args`` ask for."""
     source = args.source
@@ -85,7 +106,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.list:
             list_models(load_model_index(args.index))
             return 0
-        print(fetch(args))
+        with log_to_stderr():
+            path = fetch(args)
+        print(path)
     except (DownloadError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1 if isinstance(error, DownloadError) else 2

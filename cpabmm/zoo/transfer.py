@@ -81,7 +81,11 @@ def download(url: str, path: str, sha256: str, progress: bool = True) -> str:
             the expected ones. In both cases nothing is left at ``path`` or
             next to it.
     """
-    temporary = temporary_path(path, suffix='.part')
+    try:
+        temporary = temporary_path(path, suffix='.part')
+    except OSError as error:
+        raise DownloadError(f'{osp.dirname(path)}: cannot write there ({error.strerror}); '
+                            'choose another cache folder (--dest or CPABMM_HOME)') from None
     try:
         actual = _stream(url, temporary, osp.basename(path), progress)
         if actual != sha256:

@@ -133,10 +133,14 @@ def test_unsupported_scheme_and_bad_digest(tmp_path):
 # --- tools/download.py ------------------------------------------------------------
 
 def test_cli_prints_the_verified_path(tool, server, tmp_path, capsys):
+    """stdout holds the path alone, downloaded or reused from the cache."""
     url = server.serve('/ckpt.pth', PAYLOAD)
     dest = str(tmp_path / 'dest')
-    assert tool.main([url, '--sha256', GOOD.upper(), '--dest', dest, '--quiet']) == 0
-    assert capsys.readouterr().out.strip() == osp.join(dest, 'ckpt.pth')
+    for _ in range(2):
+        assert tool.main([url, '--sha256', GOOD.upper(), '--dest', dest, '--quiet']) == 0
+        captured = capsys.readouterr()
+        assert captured.out == osp.join(dest, 'ckpt.pth') + '\n'
+    assert 'using the verified cached file' in captured.err
 
 
 @pytest.mark.parametrize('case', ['corrupted', 'truncated'])
@@ -172,3 +176,13 @@ def test_cli_refuses_a_malformed_sha256(tool, tmp_path, capsys):
 def test_cli_missing_local_file(tool, tmp_path, capsys):
     assert tool.main([str(tmp_path / 'nowhere' / 'x.pth'), '--sha256', GOOD]) == 2
     assert 'no such file' in capsys.readouterr().err
+
+
+def test_unwritable_cache_is_one_line(tool, tmp_path, capsys):
+    source = tmp_path / 'a.pth'
+    source.write_bytes(PAYLOAD)
+    blocker = tmp_path / 'file'
+    blocker.write_bytes(b'')
+    assert tool.main([str(source), '--sha256', GOOD, '--dest', str(blocker / 'cache')]) == 1
+    err = capsys.readouterr().err
+    assert 'cannot write there' in err and len(err.splitlines()) == 1
