@@ -1,7 +1,6 @@
 """tools/demo.py --model NAME: a zoo name or alias resolves to its config and
 its verified checkpoint (downloaded into the cache when needed), end to end
 on a small checkpoint of the lite CPABMM config through a temporary index."""
-import os.path as osp
 
 import pytest
 import torch
