@@ -4,6 +4,11 @@
         --config configs/tpsmm/tpsmm_k10_1xb28-100e_vox-256.py \\
         --checkpoint tpsmm_vox.pth --output result.mp4 [--mode relative] \\
         [--find-best-frame] [--side-by-side [PATH]] [--keypoints]
+    python tools/demo.py --source photo.jpg --driving talk.mp4 --model cpabmm-lite
+
+``--model`` takes a model zoo name or alias (``tools/download.py --list``)
+and uses its config and its checkpoint, verified by SHA-256 and downloaded
+into the cache when needed.
 
 The driving video is read, animated and written one frame at a time, so its
 length does not matter; its audio is copied into mp4/mov/mkv output (GIFs
@@ -11,7 +16,8 @@ have none). The output file appears only when it is complete.
 
 Exit status: 0 when the video was written, 2 for unusable input (a missing or
 unreadable file, a video without frames, an unknown output type, options that
-do not fit the model), 130 when interrupted.
+do not fit the model, an unknown zoo name, a failed or corrupt checkpoint
+download), 130 when interrupted.
 """
 import argparse
 import logging
@@ -34,6 +40,7 @@ from cpabmm.apis.media import FIT_MODES, load_image, open_driving, tensor_to_uin
 from cpabmm.engine import load_config
 from cpabmm.video import VideoWriter, output_extension
 from cpabmm.visualization import animation_panels
+from cpabmm.zoo import DownloadError, resolve_model
 
 def parse_size(text: str) -> Tuple[int, int]:
     """``'256'`` or ``'HxW'`` (e.g. ``'384x256'``) as ``(height, width)``."""
@@ -55,8 +62,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'grayscale and RGBA are converted)')
     parser.add_argument('--driving', required=True, help='driving video (file, frame '
                         'folder) or one picture')
-    parser.add_argument('--config', help='model config (required until the model zoo ships '
-                        'checkpoints)')
+    parser.add_argument('--model', metavar='NAME',
+                        help='a model zoo name or alias (tools/download.py --list): its '
+                        'config and its verified checkpoint, downloaded when needed; '
+                        'instead of --config/--checkpoint')
+    parser.add_argument('--config', help='model config (or use --model)')
     parser.add_argument('--checkpoint', help='checkpoint of that config (converted official '
                         'checkpoints: tools/convert_checkpoint.py)')
     parser.add_argument('--random-weights', action='store_true',
@@ -117,19 +127,31 @@ def choose_device(requested: Optional[str]) -> str:
     return requested
 
 
-def build_model(args: argparse.Namespace, device: str) -> torch.nn.Module:
-    """The model of ``--config`` with ``--checkpoint`` (or random weights)."""
+def model_files(args: argparse.Namespace) -> Tuple[str, Optional[str]]:
+    """``(config, checkpoint)`` from ``--model`` or ``--config``/``--checkpoint``."""
+    if args.model is not None:
+        if args.config or args.checkpoint or args.random_weights:
+            raise ValueError('--model NAME brings its own config and checkpoint; drop '
+                             '--config, --checkpoint and --random-weights (or drop --model)')
+        return resolve_model(args.model)
     if args.config is None:
-        raise ValueError('--config is required (no model zoo yet): pass a config from '
-                         'configs/ and its --checkpoint')
+        raise ValueError('--config is required (with its --checkpoint), or give --model NAME '
+                         'for a zoo model (tools/download.py --list)')
     if args.checkpoint is None and not args.random_weights:
         raise ValueError('--checkpoint is required; pass --random-weights only to test the '
                          'pipeline (the output is then meaningless)')
     if args.checkpoint is not None and not osp.isfile(args.checkpoint):
         raise ValueError(f'{args.checkpoint}: no such checkpoint file')
-    cfg = load_config(args.config, args.cfg_options)
-    model = init_model(cfg, args.checkpoint, device=device)
-    if args.checkpoint is None:
+    return args.config, args.checkpoint
+
+
+def build_model(args: argparse.Namespace, device: str) -> torch.nn.Module:
+    """The model of ``--model``, or of ``--config`` with ``--checkpoint``
+    (or random weights)."""
+    config, checkpoint = model_files(args)
+    cfg = load_config(config, args.cfg_options)
+    model = init_model(cfg, checkpoint, device=device)
+    if checkpoint is None:
         print_log('RANDOM WEIGHTS: no checkpoint was loaded, the output is meaningless '
                   '(for testing the pipeline only)', logger='current', level=logging.WARNING)
     return model
@@ -216,7 +238,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print_log(f'--find-best-frame only changes relative mode; ignored in '
                           f'{args.mode} mode', logger='current', level=logging.WARNING)
         write(animation, repeats, fps, outputs, args)
-    except (ValueError, LandmarkDetectorUnavailable) as err:
+    except (ValueError, LandmarkDetectorUnavailable, DownloadError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
