@@ -32,6 +32,8 @@ from mmengine.logging import print_log
 from tqdm import tqdm
 
 #: progress bars that show frames per second even when slower than one
+#: side-by-side frames of small models are enlarged to at least this height
+PREVIEW_MIN_HEIGHT = 256
 BAR_FORMAT = '{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}]'
 
 from cpabmm.apis import MODES, Animation, init_model
@@ -216,7 +218,7 @@ def write(animation: Animation, repeats: List[int], fps: float, outputs: List[st
                     keypoints = [kp_source, step.kp_driving['value'].numpy(),
                                  step.kp_target['value'].numpy()]
                 frames.append(animation_panels(source, tensor_to_uint8(step.driving),
-                                               frames[0], keypoints))
+                                               frames[0], keypoints, PREVIEW_MIN_HEIGHT))
             for writer, frame in zip(writers, frames):
                 for _ in range(count):
                     writer.write(frame)

@@ -68,7 +68,7 @@ def test_video_with_audio_and_side_by_side(demo, media, tmp_path):
     info = video_info(out)
     assert info == dict(frames=6, size=(64, 64), fps=25.0, audio=1)
     assert video_info(str(tmp_path / 'result_side_by_side.mp4')) == dict(
-        frames=6, size=(64, 192), fps=25.0, audio=1)
+        frames=6, size=(256, 768), fps=25.0, audio=1)  # enlarged 4x to be seen
     for path in (out, str(tmp_path / 'result_side_by_side.mp4')):
         assert audio_seconds(path) == pytest.approx(audio_seconds(media['driving']),
                                                     abs=AAC_FRAME)
@@ -83,6 +83,7 @@ def test_side_by_side_shows_the_inputs(demo, media, tmp_path):
                     '--mode', 'standard', '--crf', '0') == 0
     with av.open(panels) as container:
         (frame,) = [f.to_ndarray(format='rgb24') for f in container.decode(video=0)]
+    frame = frame[::4, ::4]  # the 64-pixel panels are enlarged 4x, pixel by pixel
     portrait = np.asarray(Image.fromarray(astronaut()).resize((64, 64), Image.BOX))
     pose = np.asarray(Image.fromarray(carphone(6)[5][:, 16:160]).resize((64, 64), Image.BOX))
     assert np.abs(frame[:, :64].astype(float) - portrait).mean() < 6
