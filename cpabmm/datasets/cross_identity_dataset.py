@@ -37,6 +37,9 @@ class CrossIdentityDataset(VideoDatasetBase):
                  pairs_file: Optional[str] = None, num_pairs: Optional[int] = 100,
                  seed: int = 0, source_frame: int = 0,
                  max_frames: Optional[int] = None, **kwargs) -> None:
+        if num_pairs is not None and num_pairs < 1:
+            raise ValueError(f'num_pairs must be a positive number of pairs, or None for '
+                             f'all of them; got {num_pairs}')
         self.pairs_file = pairs_file
         self.num_pairs = num_pairs
         self.seed = seed

@@ -236,7 +236,10 @@ def write_clips(source: VideoSource, crops: Sequence[Crop], out_dir: str, size: 
                     writer.write(resize_square(patch, size))
             if progress is not None:
                 progress(1)
-    finally:
+    except BaseException:  # no clip is published half-written
         for writer in writers:
-            writer.close()
+            writer.abort()
+        raise
+    for writer in writers:
+        writer.close()
     return paths

@@ -52,6 +52,12 @@ def test_seeded_pairs_cross_identities(root):
         assert item['source_video_id'].split('#')[0] != item['driving_video_id'].split('#')[0]
 
 
+def test_num_pairs_must_be_positive(root):
+    with pytest.raises(ValueError, match='num_pairs must be a positive number of pairs, '
+                       'or None for all of them; got 0'):
+        CrossIdentityDataset(root, num_pairs=0)
+
+
 def test_pairs_file_errors(root, tmp_path):
     with pytest.raises(FileNotFoundError, match='missing.csv: pairs file not found'):
         CrossIdentityDataset(root, pairs_file='missing.csv')

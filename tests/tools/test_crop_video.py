@@ -96,6 +96,21 @@ def test_write_clips_cuts_and_resizes(tmp_path):
             assert np.abs(frame.astype(float) - expected).mean() < 4  # codec and filter
 
 
+def test_write_clips_leaves_nothing_when_interrupted(tmp_path):
+    """A failure while streaming publishes no clip, not even a finished one."""
+    source = open_video(carphone_path())
+    calls = []
+
+    def fail_at_frame_12(count):
+        calls.append(count)
+        if len(calls) == 12:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_clips(source, [Crop(0, 5, 0, 0, 96), Crop(5, 30, 0, 0, 96)], str(tmp_path),
+                    size=64, progress=fail_at_frame_12)
+    assert os.listdir(tmp_path) == []  # hidden temporary files included
+
 # --- the command line -------------------------------------------------------------
 
 @pytest.mark.skipif(HAVE_DETECTOR, reason='a face detector is installed')
