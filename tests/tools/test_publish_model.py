@@ -1,21 +1,36 @@
 """tools/publish_model.py: training checkpoint -> release file."""
 import hashlib
+import importlib.util
 import os.path as osp
-import subprocess
-import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from cpabmm.engine import to_safe_types
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO, 'tools', 'publish_model.py')
+TOOL = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools',
+                'publish_model.py')
 
 
-def run_tool(*args):
-    return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True,
-                          cwd=REPO)
+@pytest.fixture(scope='module')
+def tool():
+    spec = importlib.util.spec_from_file_location('publish_model_tool', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def run_tool(tool, capsys):
+    """``tool.main(args)`` with its exit status and printed output."""
+
+    def run(*args):
+        status = tool.main([str(arg) for arg in args])
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=status, stdout=out.out, stderr=out.err)
+
+    return run
 
 
 @pytest.fixture
@@ -37,7 +52,8 @@ def training_checkpoint(tmp_path):
     return path, model.state_dict()
 
 
-def test_release_keeps_weights_and_drops_training_state(tmp_path, training_checkpoint):
+def test_release_keeps_weights_and_drops_training_state(tmp_path, training_checkpoint,
+                                                        run_tool):
     source, weights = training_checkpoint
     target = tmp_path / 'release' / 'model.pth'
     result = run_tool(str(source), str(target))
@@ -53,7 +69,7 @@ def test_release_keeps_weights_and_drops_training_state(tmp_path, training_check
     assert osp.getsize(target) < osp.getsize(source)
 
 
-def test_missing_or_unsafe_input_is_one_line_error(tmp_path):
+def test_missing_or_unsafe_input_is_one_line_error(tmp_path, run_tool):
     missing = run_tool(str(tmp_path / 'nope.pth'), str(tmp_path / 'out.pth'))
     assert missing.returncode == 1
     assert missing.stderr.startswith('error: checkpoint not found')
