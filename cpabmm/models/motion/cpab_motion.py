@@ -140,8 +140,8 @@ class CPABMotion(BaseMotion):
                  iterations: Union[int, Sequence[int]] = (3, 4),
                  prior_weights: Sequence[Any] = (2.5e-6, (1e-7, 1e-3)),
                  ridge: Union[float, Sequence[float]] = 10.0,
-                 fit_tolerance: float = 0.04,
-                 fit_slack: float = 1.1,
+                 fit_tolerance: Union[float, Sequence[float]] = 0.03,
+                 fit_slack: Union[float, Sequence[float]] = 1.1,
                  energy_budget: Union[float, Sequence[float]] = (math.inf, 5000.0),
                  robust_scale: float = 0.05,
                  adam_iterations: Sequence[int] = (100, 150),
@@ -163,13 +163,15 @@ class CPABMotion(BaseMotion):
                      backend=backend)
         settings = zip((partial_tess, global_tess), _pair(iterations, 'iterations'),
                        _pair(prior_weights, 'prior_weights'), _pair(ridge, 'ridge'),
+                       _pair(fit_tolerance, 'fit_tolerance'), _pair(fit_slack, 'fit_slack'),
                        _pair(energy_budget, 'energy_budget'))
         tessellations = [
-            _Tessellated(tuple(tess), rule=WeightRule(_ladder(weights), fit_tolerance, fit_slack,
-                                                      float(budget)),
+            _Tessellated(tuple(tess), rule=WeightRule(_ladder(weights), float(tolerance),
+                                                      float(slack), float(budget)),
                          ridge=float(identity), steps=int(steps), robust=robust_scale,
                          **flags)
-            for tess, steps, weights, identity, budget in list(settings)[:1 + int(use_global)]]
+            for tess, steps, weights, identity, tolerance, slack, budget
+            in list(settings)[:1 + int(use_global)]]
         self.partial = tessellations[0]
         self.global_ = tessellations[1] if use_global else None
         self._warned_degenerate = False

@@ -127,7 +127,8 @@ def _choose_weights(gram: Tensor, b: Tensor, rule: WeightRule) -> Tensor:
         reach = rule.tolerance * rule.motion * (m / 2) ** 0.5
         target = torch.maximum(reach, rule.slack * residual.min(dim=1).values)
         close = residual <= target[:, None]
-        heaviest_close = L - 1 - close.flip(1).to(torch.uint8).argmax(dim=1)
+        heaviest_close = torch.where(close.any(dim=1),
+                                     L - 1 - close.flip(1).to(torch.uint8).argmax(dim=1), 0)
         within = energy <= rule.budget * rule.motion[:, None]
         lightest_within = torch.where(within.any(dim=1), within.to(torch.uint8).argmax(dim=1),
                                       L - 1)
@@ -227,7 +228,7 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, field: Lin
         J = _solve_2x2(damped, V)                                      # [G, n, 2, d]
         residual = moved - target                                      # [G, n, 2]
         if robust > 0:
-            scale = _robust_scale(residual, robust * rule.motion)
+            scale = _robust_scale(residual, (robust * rule.motion).clamp(min=1e-6))
             J, residual = J * scale[..., None, None], residual * scale[..., None]
         J, residual = J.reshape(G, 2 * n, -1), residual.reshape(G, 2 * n)
         theta = theta + _limit(_step(J, residual, theta, inverse_penalty, rule), max_step)
