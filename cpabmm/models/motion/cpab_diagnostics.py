@@ -128,7 +128,8 @@ def theta_sizes(motion, params: MotionParams) -> Dict[str, Dict[str, float]]:
     return sizes
 
 
-def warp_determinants(motion, params: MotionParams, size: int = 33) -> Dict[str, Tuple[float, float]]:
+def warp_determinants(motion, params: MotionParams,
+                      size: int = 33) -> Dict[str, Tuple[float, float]]:
     """Per family, the least and largest Jacobian determinant of the warps on
     a ``size x size`` grid over [-1, 1]^2 (central differences of the warped
     grid); positive everywhere for a diffeomorphism."""

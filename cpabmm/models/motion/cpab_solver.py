@@ -6,24 +6,35 @@ targets ``s`` (source keypoints), in CPAB domain coordinates ([0, 1]^2).
 
 Fast solver (:func:`fit_fast`)
 ------------------------------
-It minimises ``|T_theta(c) - s|^2 + prior_weight * theta' P theta`` where
-``P`` is the inverse of the CPAB smoothness prior's covariance, so the
-under-determined problem (5 points give 10 equations for 58 unknowns) picks
-the smoothest field that fits. The flow of a CPA field over unit time obeys
-the implicit midpoint rule to second order,
-``T(c) ~ c + v_theta((c + T(c)) / 2)``, and ``v_theta(x) = V(x) theta`` is
-linear in theta (``V`` gathers the basis rows of x's triangle), so:
+Each step minimises ``|T_theta(c) - s|^2 + w theta' M theta`` linearised
+around the current theta, with the penalty ``M = Sigma^-1 + ridge I``
+(``Sigma``: the CPAB smoothness prior's covariance), so the under-determined
+problem (5 points give 10 equations for 58 unknowns) picks a small, smooth
+field. The flow of a CPA field over unit time obeys the implicit midpoint
+rule to second order, ``T(c) ~ c + v_theta((c + T(c)) / 2)``, and
+``v_theta(x) = V(x) theta`` is linear in theta (``V`` gathers the basis rows
+of x's triangle), so:
 
 1. start: the regularised linear least-squares solution of
    ``V(m) theta = s - c`` with ``m = (c + s) / 2``;
 2. ``iterations`` Gauss-Newton steps on the exact transformation:
    residual ``r = T_theta(c) - s`` from the CPAB op, Jacobian from the
    midpoint rule, ``J = (I - Dv(m) / 2)^-1 V(m)`` with ``m = (c + T(c)) / 2``
-   and ``Dv`` the field's 2x2 linear part at m; step
-   ``(J'J + w P) d = -(J'r + w P theta)``, shortened to at most ``max_step``.
+   and ``Dv`` the field's 2x2 linear part at m; rows reweighted so that the
+   steps minimise the mean Euclidean keypoint error rather than its square
+   (:func:`_robust_scale`); each step shortened to at most ``max_step``.
 
-Every operation is differentiable, so gradients reach the keypoints through
-the unrolled steps (first derivatives of the op only). Batched over all
+The weight ``w`` is chosen per problem and per step from a ladder
+(:class:`WeightRule`, :func:`_choose_weights`): the heaviest weight that
+still fits the keypoints to a tolerance relative to their motion, but never
+so light that the field's energy exceeds a budget that grows with the motion
+(the published loop's fixed step budget bounds its thetas in the same way).
+A fixed weight skips the choice. Steps are solved in the dual form, an
+``m x m`` system for ``m`` residuals (10 per group of 5 keypoints).
+
+Every operation that carries gradients is differentiable, so gradients reach
+the keypoints through the unrolled steps (first derivatives of the op only);
+the weight choice is piecewise constant and carries none. Batched over all
 problems: a handful of small solves instead of hundreds of optimiser steps.
 
 Adam loop (:func:`fit_adam`)
@@ -217,7 +228,8 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, field: Lin
 
     midpoint = (control + target) / 2
     V = field.velocity_matrix(field.gather(midpoint), midpoint).reshape(G, 2 * n, -1)
-    theta = _limit(_step(V, (control - target).reshape(G, 2 * n), theta, inverse_penalty, rule), max_step)
+    theta = _limit(_step(V, (control - target).reshape(G, 2 * n), theta, inverse_penalty, rule),
+                   max_step)
     eye = torch.eye(2, dtype=control.dtype, device=control.device)
     for _ in range(iterations):
         moved = transform(theta, control)
