@@ -5,6 +5,7 @@ Usage::
     python tools/benchmark.py cpab [--tess 4] [--samples 8] [--transforms 11]
                                    [--grid 64] [--repeat 3] [--threads N]
     python tools/benchmark.py motion [--samples 8] [--backend auto] [--fixture PATH]
+                                     [--distribution all|fixture-noisy|small|large|degenerate]
     python tools/benchmark.py train [--models FOMM TPSMM CPABMM] [--sizes 64x8 256x2]
                                     [--repeat 2]
 
@@ -109,67 +110,84 @@ def add_cpab_parser(subparsers) -> None:
 # --------------------------------------------------------------------------
 # motion: keypoints to CPAB parameters, fast solver vs the published loop
 # --------------------------------------------------------------------------
-def keypoint_batch(fixture: dict, samples: int) -> tuple:
-    """The fixture's keypoint pairs, tiled (with a little noise) to ``samples``."""
-    source, driving = fixture['kp_source'], fixture['kp_driving']
-    reps = -(-samples // source.shape[0])
-    generator = torch.Generator().manual_seed(0)
-    noise = lambda x: x + 0.01 * torch.randn(x.shape, generator=generator)  # noqa: E731
-    source = torch.cat([source] + [noise(source) for _ in range(reps - 1)])[:samples]
-    driving = torch.cat([driving] + [noise(driving) for _ in range(reps - 1)])[:samples]
-    return source, driving
+def keypoint_batch(fixture: dict, samples: int, distribution: str = 'fixture-noisy') -> tuple:
+    """``samples`` keypoint pairs of ``distribution``: the fixture's pairs tiled
+    with a little noise, or a synthetic set (small / large motions, nearly
+    degenerate groups)."""
+    from cpabmm.models.motion.cpab_diagnostics import keypoint_pairs
+    return keypoint_pairs(distribution, samples, fixture=fixture)
 
 
 def fit_error(motion, params, kp_source, kp_driving) -> tuple:
     """Mean keypoint error ([-1, 1] units) of the partial and global fits."""
-    B, K, n = kp_source.shape[0], motion.num_groups, motion.points_per_group
-    warped = motion.warp_points(params, kp_driving)
-    groups = warped[:, :K].reshape(B, K, K, n, 2)
-    own = torch.stack([groups[:, k, k] for k in range(K)], dim=1)
-    partial = (own - kp_source.view(B, K, n, 2)).norm(dim=-1).mean().item()
-    global_ = (warped[:, K] - kp_source).norm(dim=-1).mean().item()
-    return partial, global_
+    from cpabmm.models.motion.cpab_diagnostics import fit_errors
+    errors = fit_errors(motion, params, kp_source, kp_driving)
+    return errors['partial'], errors['global']
+
+
+def fit_quality(motion, params) -> str:
+    """Theta sizes and warp Jacobian determinant ranges, one line."""
+    from cpabmm.models.motion.cpab_diagnostics import theta_sizes, warp_determinants
+    sizes, determinants = theta_sizes(motion, params), warp_determinants(motion, params)
+    return '   '.join(
+        f'{name}: |theta| mean {s["mean_norm"]:.2f} max {s["max_norm"]:.2f} (entry '
+        f'{s["max_entry"]:.2f}) prior energy {s["energy"]:7.2f} det [{determinants[name][0]:.3f}, '
+        f'{determinants[name][1]:.3f}]' for name, s in sizes.items())
 
 
 def run_motion(args: argparse.Namespace) -> None:
     from cpabmm.models.motion import CPABMotion
+    from cpabmm.models.motion.cpab_diagnostics import DISTRIBUTIONS
 
     fixture = torch.load(args.fixture, weights_only=True)['keypoint_fit']
     published = (fixture['partial']['seconds_cpu_2cores'] +
                  fixture['global']['seconds_cpu_2cores'])
     published_samples = fixture['kp_source'].shape[0]
-    kp_source, kp_driving = keypoint_batch(fixture, args.samples)
     grid = torch.stack(torch.meshgrid(torch.linspace(-1, 1, args.grid),
                                       torch.linspace(-1, 1, args.grid), indexing='xy'), -1)
     print(f'CPABMotion fit (10 partial 4x4 + 1 global 6x6 per sample), {args.samples} '
           f'samples, backend {args.backend!r}, float32, {torch.get_num_threads()} CPU threads')
-    rows = []
-    for solver in ('fast', 'adam'):
-        motion = CPABMotion(solver=solver, backend=args.backend)
+    distributions = DISTRIBUTIONS if args.distribution == 'all' else (args.distribution,)
+    motions = {solver: CPABMotion(solver=solver, backend=args.backend)
+               for solver in ('fast', 'adam')}
+    for distribution in distributions:
+        kp_source, kp_driving = keypoint_batch(fixture, args.samples, distribution)
         source, driving = {'value': kp_source}, {'value': kp_driving}
-        fit = timed(lambda: motion.fit(source, driving), args.repeat if solver == 'fast' else 1,
-                    torch.device('cpu'), warmup=solver == 'fast')
-        params = motion.fit(source, driving)
-        warp = timed(lambda: motion.warp(params, grid), args.repeat, torch.device('cpu'))
-        rows.append((solver, fit, warp) + fit_error(motion, params, kp_source, kp_driving))
-    fast_fit = rows[0][1]
-    for solver, fit, warp, partial, global_ in rows:
-        print(f'  {solver:5s} fit {fit * 1e3:9.1f} ms ({fit / fast_fit:6.1f}x the fast fit)   '
-              f'warp {args.grid}x{args.grid} {warp * 1e3:8.1f} ms   '
-              f'error partial {partial:.4f} global {global_:.4f}')
-    scaled = published * args.samples / published_samples
-    print(f'  published loop (fixture, {published_samples} samples: {published:.1f} s) scaled to '
-          f'{args.samples} samples: {scaled:.1f} s = {scaled / fast_fit:.0f}x the fast fit; '
-          f'its errors: partial {fixture["partial"]["mean_error"]:.4f} '
-          f'global {fixture["global"]["mean_error"]:.4f}')
+        motion_size = (kp_source - kp_driving).norm(dim=-1).mean().item()
+        print(f' {distribution} (mean keypoint motion {motion_size:.4f}):')
+        rows = []
+        for solver, motion in motions.items():
+            fit = timed(lambda: motion.fit(source, driving),
+                        args.repeat if solver == 'fast' else 1,
+                        torch.device('cpu'), warmup=solver == 'fast')
+            params = motion.fit(source, driving)
+            warp = timed(lambda: motion.warp(params, grid), args.repeat, torch.device('cpu'))
+            rows.append((solver, fit, warp) + fit_error(motion, params, kp_source, kp_driving)
+                        + (fit_quality(motion, params),))
+        fast_fit = rows[0][1]
+        for solver, fit, warp, partial, global_, quality in rows:
+            print(f'  {solver:5s} fit {fit * 1e3:9.1f} ms ({fit / fast_fit:6.1f}x the fast fit)   '
+                  f'warp {args.grid}x{args.grid} {warp * 1e3:8.1f} ms   '
+                  f'error partial {partial:.4f} global {global_:.4f}')
+            print(f'        {quality}')
+        if distribution == 'fixture-noisy':
+            scaled = published * args.samples / published_samples
+            print(f'  published loop (fixture, {published_samples} samples: {published:.1f} s) '
+                  f'scaled to {args.samples} samples: {scaled:.1f} s = {scaled / fast_fit:.0f}x '
+                  f'the fast fit; its errors: partial {fixture["partial"]["mean_error"]:.4f} '
+                  f'global {fixture["global"]["mean_error"]:.4f}')
 
 
 def add_motion_parser(subparsers) -> None:
+    from cpabmm.models.motion.cpab_diagnostics import DISTRIBUTIONS
+
     p = subparsers.add_parser('motion', help='keypoint-to-CPAB solvers')
     p.add_argument('--samples', type=int, default=8)
     p.add_argument('--grid', type=int, default=64)
     p.add_argument('--backend', default='auto', choices=('auto', 'torch', 'cpp', 'cuda'))
     p.add_argument('--repeat', type=int, default=3)
+    p.add_argument('--distribution', default='all', choices=('all',) + DISTRIBUTIONS,
+                   help='keypoint pairs to fit (default: every distribution)')
     p.add_argument('--fixture', default='../shared/fixtures/cpab_libcpab_seed0.pt',
                    help='cpab_libcpab_seed0.pt (keypoints and the published loop\'s time)')
     p.set_defaults(run=run_motion)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Sequence, Tuple
+import math
+from typing import Any, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
@@ -11,23 +12,32 @@ from torch import Tensor
 from cpabmm.ops.cpab import CPAB
 from cpabmm.registry import MODELS
 from .base import BaseMotion, Keypoints, MotionParams
-from .cpab_solver import LinearisedField, fit_adam, fit_fast
+from .cpab_solver import LinearisedField, WeightRule, fit_adam, fit_fast
 
 SOLVERS = ('fast', 'adam')
 
 
 class _Tessellated(torch.nn.Module):
-    """One CPAB tessellation with what the solvers need, on the right device."""
+    """One CPAB tessellation with what the fast solver needs for it: the
+    penalty matrix ``M = Sigma^-1 + ridge I`` (``Sigma`` the smoothness
+    prior's covariance), the weight rule and the number of steps."""
 
     def __init__(self, tess_size: Tuple[int, int], zero_boundary: bool,
-                 volume_preservation: bool, prior_weight: float, backend: str):
+                 volume_preservation: bool, backend: str, rule: WeightRule,
+                 ridge: float, steps: int, robust: float):
         super().__init__()
         self.cpab = CPAB(tess_size=tess_size, zero_boundary=zero_boundary,
                          volume_preservation=volume_preservation, backend=backend)
-        self.prior_weight = prior_weight
+        self.rule = rule
+        self.steps = steps
+        self.robust = robust
         precision = torch.linalg.inv(self.cpab.covariance())
-        # Follows .to(device) but is not saved in checkpoints (derived data).
-        self.register_buffer('precision', (precision + precision.T) / 2, persistent=False)
+        precision = (precision + precision.T) / 2
+        identity = torch.eye(len(precision), dtype=precision.dtype, device=precision.device)
+        # Follow .to(device) but are not saved in checkpoints (derived data).
+        self.register_buffer('precision', precision, persistent=False)
+        penalty = precision + ridge * identity
+        self.register_buffer('inverse_penalty', torch.linalg.inv(penalty), persistent=False)
 
     @property
     def dim(self) -> int:
@@ -36,8 +46,34 @@ class _Tessellated(torch.nn.Module):
     def transform(self, theta: Tensor, points: Tensor) -> Tensor:
         return self.cpab.transform(theta, points)
 
-    def field(self, like: Tensor) -> LinearisedField:
-        return LinearisedField(self.cpab.basis_as(like.dtype, like.device), self.cpab.nc)
+    def fit_fast(self, control: Tensor, target: Tensor) -> Tensor:
+        field = LinearisedField(self.cpab.basis_as(control.dtype, control.device), self.cpab.nc)
+        return fit_fast(control, target, self.transform, field, self.inverse_penalty.to(control),
+                        self.rule, self.steps, self.robust)
+
+
+def _pair(value: Any, name: str) -> Tuple[Any, Any]:
+    """``(partial, global)`` from one value for both or a pair."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f'{name} must be one value or a (partial, global) pair, '
+                             f'got {value!r}')
+        return tuple(value)
+    return value, value
+
+
+def _ladder(weights: Union[float, Sequence[float]], ratio: float = 10 ** 0.5) -> Tensor:
+    """A fixed weight, or the ascending ladder from ``lightest`` to
+    ``heaviest`` (``ratio`` apart) of a ``(lightest, heaviest)`` pair."""
+    if isinstance(weights, (int, float)):
+        lightest = heaviest = float(weights)
+    else:
+        lightest, heaviest = (float(w) for w in weights)
+    if not 0 < lightest <= heaviest:
+        raise ValueError('prior weights must be positive, as a weight or an ascending '
+                         f'(lightest, heaviest) pair, got {weights!r}')
+    steps = int(math.floor(math.log(heaviest / lightest) / math.log(ratio) + 1e-9)) + 1
+    return lightest * ratio ** torch.arange(steps, dtype=torch.float64)
 
 
 @MODELS.register_module()
@@ -63,10 +99,28 @@ class CPABMotion(BaseMotion):
             ``'adam'`` (the published per-forward Adam loop).
         detach_keypoints: fit on detached keypoints, as published (always so
             for ``'adam'``).
-        iterations: Gauss-Newton steps of the fast solver.
-        prior_weights: prior energy weights (partial, global) of the fast
-            solver; chosen so that its keypoint error and theta norms are at
-            most the published loop's (docs/motion.md).
+        iterations: Gauss-Newton steps of the fast solver (one int, or
+            ``(partial, global)``).
+        prior_weights: weights of the fast solver's penalty
+            ``theta' (Sigma^-1 + ridge I) theta`` (``Sigma``: the CPAB
+            smoothness prior's covariance), ``(partial, global)``; each a
+            fixed weight or a ``(lightest, heaviest)`` range from which every
+            problem picks one (a ladder of factor sqrt(10)) by the rule of
+            ``fit_tolerance``, ``fit_slack`` and ``energy_budget``. The
+            defaults keep the keypoint error, theta norms and prior energies
+            at most those of the published loop on every keypoint
+            distribution of ``tools/benchmark.py motion`` (docs/motion.md).
+        ridge: identity part of the penalty (one value or a pair).
+        fit_tolerance: a problem picks the heaviest weight whose linearised
+            RMS residual is at most this fraction of its RMS motion, or,
+            where no weight of the range reaches that,
+        fit_slack: at most this factor times the least residual of the range;
+        energy_budget: but never a weight so light that the penalty energy
+            exceeds this budget times the RMS motion (domain units); one value
+            or a pair.
+        robust_scale: the fast solver's steps minimise the mean Euclidean
+            keypoint error (reweighted least squares, points closer than this
+            fraction of the RMS motion count as fitted); 0 for least squares.
         adam_iterations: Adam steps (partial, global) of ``'adam'``; the
             published values are (100, 150) and (200, 300) on TaiChiHD.
         adam_lr: Adam's learning rate.
@@ -83,8 +137,13 @@ class CPABMotion(BaseMotion):
                  volume_preservation: bool = False,
                  solver: str = 'fast',
                  detach_keypoints: bool = False,
-                 iterations: int = 3,
-                 prior_weights: Sequence[float] = (7e-5, 1e-3),
+                 iterations: Union[int, Sequence[int]] = (2, 3),
+                 prior_weights: Sequence[Any] = (2.5e-6, (1e-7, 1e-3)),
+                 ridge: Union[float, Sequence[float]] = 10.0,
+                 fit_tolerance: Union[float, Sequence[float]] = 0.03,
+                 fit_slack: Union[float, Sequence[float]] = 1.1,
+                 energy_budget: Union[float, Sequence[float]] = (math.inf, 5000.0),
+                 robust_scale: float = 0.05,
                  adam_iterations: Sequence[int] = (100, 150),
                  adam_lr: float = 0.01,
                  backend: str = 'auto'):
@@ -98,14 +157,23 @@ class CPABMotion(BaseMotion):
         self.use_global = use_global
         self.solver = solver
         self.detach_keypoints = detach_keypoints or solver == 'adam'
-        self.iterations = iterations
         self.adam_iterations = tuple(int(i) for i in adam_iterations)
         self.adam_lr = adam_lr
         flags = dict(zero_boundary=zero_boundary, volume_preservation=volume_preservation,
                      backend=backend)
-        self.partial = _Tessellated(tuple(partial_tess), prior_weight=prior_weights[0], **flags)
-        self.global_ = (_Tessellated(tuple(global_tess), prior_weight=prior_weights[1], **flags)
-                        if use_global else None)
+        settings = zip((partial_tess, global_tess), _pair(iterations, 'iterations'),
+                       _pair(prior_weights, 'prior_weights'), _pair(ridge, 'ridge'),
+                       _pair(fit_tolerance, 'fit_tolerance'), _pair(fit_slack, 'fit_slack'),
+                       _pair(energy_budget, 'energy_budget'))
+        tessellations = [
+            _Tessellated(tuple(tess), rule=WeightRule(_ladder(weights), float(tolerance),
+                                                      float(slack), float(budget)),
+                         ridge=float(identity), steps=int(steps), robust=robust_scale,
+                         **flags)
+            for tess, steps, weights, identity, tolerance, slack, budget
+            in list(settings)[:1 + int(use_global)]]
+        self.partial = tessellations[0]
+        self.global_ = tessellations[1] if use_global else None
         self._warned_degenerate = False
 
     # -- fitting ---------------------------------------------------------
@@ -134,9 +202,7 @@ class CPABMotion(BaseMotion):
             theta = fit_adam(control, target, tess.transform, tess.dim, adam_iterations,
                              self.adam_lr)
         else:
-            theta = fit_fast(control, target, tess.transform, tess.field(control),
-                             tess.precision.to(control), tess.prior_weight,
-                             self.iterations)
+            theta = tess.fit_fast(control, target)
         good = valid & torch.isfinite(theta).all(dim=1)
         if not bool(good.all()):
             self._warn_degenerate(int((~good).sum()), control.shape[0])

@@ -6,24 +6,35 @@ targets ``s`` (source keypoints), in CPAB domain coordinates ([0, 1]^2).
 
 Fast solver (:func:`fit_fast`)
 ------------------------------
-It minimises ``|T_theta(c) - s|^2 + prior_weight * theta' P theta`` where
-``P`` is the inverse of the CPAB smoothness prior's covariance, so the
-under-determined problem (5 points give 10 equations for 58 unknowns) picks
-the smoothest field that fits. The flow of a CPA field over unit time obeys
-the implicit midpoint rule to second order,
-``T(c) ~ c + v_theta((c + T(c)) / 2)``, and ``v_theta(x) = V(x) theta`` is
-linear in theta (``V`` gathers the basis rows of x's triangle), so:
+Each step minimises ``|T_theta(c) - s|^2 + w theta' M theta`` linearised
+around the current theta, with the penalty ``M = Sigma^-1 + ridge I``
+(``Sigma``: the CPAB smoothness prior's covariance), so the under-determined
+problem (5 points give 10 equations for 58 unknowns) picks a small, smooth
+field. The flow of a CPA field over unit time obeys the implicit midpoint
+rule to second order, ``T(c) ~ c + v_theta((c + T(c)) / 2)``, and
+``v_theta(x) = V(x) theta`` is linear in theta (``V`` gathers the basis rows
+of x's triangle), so:
 
 1. start: the regularised linear least-squares solution of
    ``V(m) theta = s - c`` with ``m = (c + s) / 2``;
 2. ``iterations`` Gauss-Newton steps on the exact transformation:
    residual ``r = T_theta(c) - s`` from the CPAB op, Jacobian from the
    midpoint rule, ``J = (I - Dv(m) / 2)^-1 V(m)`` with ``m = (c + T(c)) / 2``
-   and ``Dv`` the field's 2x2 linear part at m; step
-   ``(J'J + w P) d = -(J'r + w P theta)``, shortened to at most ``max_step``.
+   and ``Dv`` the field's 2x2 linear part at m; rows reweighted so that the
+   steps minimise the mean Euclidean keypoint error rather than its square
+   (:func:`_robust_scale`); each step shortened to at most ``max_step``.
 
-Every operation is differentiable, so gradients reach the keypoints through
-the unrolled steps (first derivatives of the op only). Batched over all
+The weight ``w`` is chosen per problem and per step from a ladder
+(:class:`WeightRule`, :func:`_choose_weights`): the heaviest weight that
+still fits the keypoints to a tolerance relative to their motion, but never
+so light that the field's energy exceeds a budget that grows with the motion
+(the published loop's fixed step budget bounds its thetas in the same way).
+A fixed weight skips the choice. Steps are solved in the dual form, an
+``m x m`` system for ``m`` residuals (10 per group of 5 keypoints).
+
+Every operation that carries gradients is differentiable, so gradients reach
+the keypoints through the unrolled steps (first derivatives of the op only);
+the weight choice is piecewise constant and carries none. Batched over all
 problems: a handful of small solves instead of hundreds of optimiser steps.
 
 Adam loop (:func:`fit_adam`)
@@ -34,7 +45,8 @@ It runs under ``torch.no_grad()`` too (it enables gradients locally).
 """
 from __future__ import annotations
 
-from typing import Callable, Tuple
+from dataclasses import dataclass, replace
+from typing import Callable, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -75,16 +87,89 @@ class LinearisedField:
         return torch.einsum('gnijd,gd->gnij', rows[..., :2, :], theta)
 
 
-def _solve_regularised(J: Tensor, r: Tensor, theta: Tensor, precision: Tensor,
-                       weight: float) -> Tensor:
-    """The Gauss-Newton step ``-(J'J + wP)^-1 (J'r + wP theta)``.
+@dataclass(frozen=True)
+class WeightRule:
+    """How the fast solver picks each problem's penalty weight.
 
-    J: ``[G, m, d]``, r: ``[G, m]``, theta: ``[G, d]``, precision ``[d, d]``.
+    Args:
+        weights: ascending ladder of penalty weights ``[L]``.
+        tolerance: residual the fit aims for, as a fraction of the motion
+            ``|s - c|`` (both over all points of a problem).
+        slack: where the tolerance is out of reach, accept residuals up to
+            this factor times the least one of the ladder.
+        budget: largest energy ``theta' M theta`` a step may reach unless
+            the heaviest weight is needed to stay within it.
+        motion: ``[G]`` motion ``|s - c|`` of each problem (set by
+            :meth:`for_motion`).
     """
-    Jt = J.transpose(1, 2)
-    H = Jt @ J + weight * precision
-    g = (Jt @ r.unsqueeze(-1)).squeeze(-1) + weight * theta @ precision
-    return -torch.linalg.solve(H, g)
+
+    weights: Tensor
+    tolerance: float
+    slack: float
+    budget: float
+    motion: Optional[Tensor] = None
+
+    def for_motion(self, motion: Tensor) -> WeightRule:
+        return replace(self, motion=motion)
+
+
+def _choose_weights(gram: Tensor, b: Tensor, rule: WeightRule) -> Tensor:
+    """Per problem, the penalty weight of the next step (``[G]``, no gradient).
+
+    On the linearised problem, the trial step of every weight of the ladder
+    gives a residual and an energy ``theta' M theta``. The weight is the
+    heaviest one whose residual is within ``rule.tolerance`` of the motion
+    (or within ``rule.slack`` times the least residual any weight reaches,
+    where that tolerance is out of reach), but never lighter than the lightest
+    weight that keeps the energy within ``rule.budget``. The choice is
+    piecewise constant in the keypoints, so gradients ignore it.
+    """
+    weights = rule.weights.to(b)
+    L, m = weights.shape[0], b.shape[1]
+    with torch.no_grad():
+        # With K = U diag(k) U', the trial solution of (K + w I) a = b has
+        # |K a - b| = w |a| = w |c / (k + w)| and energy a'Ka, c = U'b.
+        k, U = torch.linalg.eigh(gram)
+        k = k.clamp(min=0)[:, None]                                    # [G, 1, m]
+        c2 = (U.transpose(1, 2) @ b.unsqueeze(-1)).squeeze(-1).square()[:, None]
+        shrink = 1 / (k + weights[:, None]).square()                   # [G, L, m]
+        residual = weights * (c2 * shrink).sum(dim=2).sqrt()
+        energy = (k * c2 * shrink).sum(dim=2)
+        reach = rule.tolerance * rule.motion * (m / 2) ** 0.5
+        target = torch.maximum(reach, rule.slack * residual.min(dim=1).values)
+        close = residual <= target[:, None]
+        heaviest_close = torch.where(close.any(dim=1),
+                                     L - 1 - close.flip(1).to(torch.uint8).argmax(dim=1), 0)
+        within = energy <= rule.budget * rule.motion[:, None]
+        lightest_within = torch.where(within.any(dim=1), within.to(torch.uint8).argmax(dim=1),
+                                      L - 1)
+        index = torch.maximum(heaviest_close, lightest_within)
+    return weights[index]
+
+
+def _step(J: Tensor, r: Tensor, theta: Tensor, inverse_penalty: Tensor,
+          rule: WeightRule) -> Tensor:
+    """The regularised Gauss-Newton step: the minimiser ``theta + delta`` of
+    ``|r + J delta|^2 + w (theta + delta)' M (theta + delta)``, with each
+    problem's weight ``w`` chosen by :func:`_choose_weights`.
+
+    Solved in its dual form, an ``m x m`` system for ``m`` residuals (10 for
+    a group of 5 keypoints) instead of ``d x d``: with ``b = J theta - r``,
+    the new theta is ``M^-1 J' a`` where ``(J M^-1 J' + w I) a = b``.
+
+    J: ``[G, m, d]``, r: ``[G, m]``, theta: ``[G, d]``, inverse_penalty:
+    ``M^-1`` ``[d, d]``. Returns the step ``delta`` ``[G, d]``.
+    """
+    b = (J @ theta.unsqueeze(-1)).squeeze(-1) - r
+    spread = J @ inverse_penalty                                       # [G, m, d]
+    gram = spread @ J.transpose(1, 2)                                  # [G, m, m]
+    if rule.weights.numel() == 1:
+        weight = rule.weights.to(b).expand(b.shape[0])
+    else:
+        weight = _choose_weights(gram, b, rule)
+    eye = torch.eye(b.shape[1], dtype=b.dtype, device=b.device)
+    a = torch.linalg.solve(gram + weight[:, None, None] * eye, b)
+    return (spread.transpose(1, 2) @ a.unsqueeze(-1)).squeeze(-1) - theta
 
 
 def _solve_2x2(matrix: Tensor, rhs: Tensor) -> Tensor:
@@ -98,6 +183,18 @@ def _solve_2x2(matrix: Tensor, rhs: Tensor) -> Tensor:
     return torch.stack([d * top - b * bottom, a * bottom - c * top], dim=-2) / determinant[..., None]
 
 
+def _robust_scale(residual: Tensor, floor: Tensor) -> Tensor:
+    """Per-point factors ``[G, n]`` for the rows of a Gauss-Newton step that
+    turn its squared-error objective into the mean Euclidean distance the fit
+    is judged by (iteratively reweighted least squares): ``(|r_i|^2 +
+    floor^2)^(-1/4)``, normalised to a root mean square of 1 per problem so
+    that the penalty weights keep their meaning. ``floor`` ``[G]`` keeps
+    points that already fit from dominating. Differentiable.
+    """
+    scale = (residual.square().sum(dim=2) + floor[:, None].square()) ** -0.25
+    return scale / scale.square().mean(dim=1, keepdim=True).sqrt()
+
+
 def _limit(step: Tensor, max_step: float) -> Tensor:
     """Shorten each row of ``step`` to a norm of at most ``max_step``."""
     norm = step.norm(dim=1, keepdim=True)
@@ -105,8 +202,8 @@ def _limit(step: Tensor, max_step: float) -> Tensor:
 
 
 def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, field: LinearisedField,
-             precision: Tensor, prior_weight: float, iterations: int = 3,
-             max_step: float = 2.0) -> Tensor:
+             inverse_penalty: Tensor, rule: WeightRule, iterations: int = 3,
+             robust: float = 0.05, max_step: float = 4.0) -> Tensor:
     """Fast keypoint-to-CPAB fit (see the module docstring).
 
     Args:
@@ -114,21 +211,25 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, field: Lin
         target: ``[G, n, 2]`` source keypoints in domain coordinates.
         transform: ``transform(theta [G, d], points [G, n, 2]) -> [G, n, 2]``.
         field: the tessellation's linearised field.
-        precision: ``[d, d]`` inverse prior covariance.
-        prior_weight: weight of the prior energy.
+        inverse_penalty: ``[d, d]`` inverse of the matrix ``M`` of the penalty
+            ``theta' M theta``.
+        rule: how each problem's penalty weight is chosen.
         iterations: Gauss-Newton steps after the linear start.
+        robust: reweight the points towards the mean Euclidean error (0:
+            plain least squares), see :func:`_robust_scale`.
         max_step: largest norm of one step in theta.
     Returns:
         ``[G, d]`` theta, differentiable in ``control`` and ``target``.
     """
     G, n, _ = control.shape
-    d = precision.shape[0]
-    theta = control.new_zeros(G, d)
+    theta = control.new_zeros(G, inverse_penalty.shape[0])
+    motion = (control - target).detach()
+    rule = rule.for_motion(motion.norm(dim=2).square().mean(dim=1).sqrt())
 
     midpoint = (control + target) / 2
-    V = field.velocity_matrix(field.gather(midpoint), midpoint).reshape(G, 2 * n, d)
-    theta = _limit(_solve_regularised(V, (control - target).reshape(G, 2 * n), theta,
-                                      precision, prior_weight), max_step)
+    V = field.velocity_matrix(field.gather(midpoint), midpoint).reshape(G, 2 * n, -1)
+    theta = _limit(_step(V, (control - target).reshape(G, 2 * n), theta, inverse_penalty, rule),
+                   max_step)
     eye = torch.eye(2, dtype=control.dtype, device=control.device)
     for _ in range(iterations):
         moved = transform(theta, control)
@@ -136,10 +237,13 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, field: Lin
         rows = field.gather(midpoint)
         V = field.velocity_matrix(rows, midpoint)                      # [G, n, 2, d]
         damped = eye - 0.5 * field.linear_part(rows, theta)           # [G, n, 2, 2]
-        J = _solve_2x2(damped, V).reshape(G, 2 * n, d)
-        residual = (moved - target).reshape(G, 2 * n)
-        theta = theta + _limit(
-            _solve_regularised(J, residual, theta, precision, prior_weight), max_step)
+        J = _solve_2x2(damped, V)                                      # [G, n, 2, d]
+        residual = moved - target                                      # [G, n, 2]
+        if robust > 0:
+            scale = _robust_scale(residual, (robust * rule.motion).clamp(min=1e-6))
+            J, residual = J * scale[..., None, None], residual * scale[..., None]
+        J, residual = J.reshape(G, 2 * n, -1), residual.reshape(G, 2 * n)
+        theta = theta + _limit(_step(J, residual, theta, inverse_penalty, rule), max_step)
     return theta
 
 
