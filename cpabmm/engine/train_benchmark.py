@@ -1,15 +1,16 @@
 """Timing of the animator's training step (``tools/benchmark.py train``)."""
 from __future__ import annotations
 
+import copy
 import os.path as osp
-import time
-from typing import Dict, List, Optional
+from typing import Dict, Optional, Union
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from cpabmm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from cpabmm.timing import measure
 
 #: the synthetic training configs (architecture, weight-free losses, optimisers)
 SYNTHETIC_CONFIGS = {
@@ -50,29 +51,54 @@ def build_for_training(cfg: Config, device: torch.device):
     return model, constructor(model)
 
 
+#: training-step settings of the frozen-network losses:
+#: ``(label, SAM loss, DINO loss, new frames every step = cold feature cache)``
+FROZEN_LOSS_VARIANTS = (
+    ('without SAM and DINO', False, False, False),
+    ('SAM, warm cache', True, False, False),
+    ('SAM, cold cache', True, False, True),
+    ('DINO', False, True, False),
+    ('SAM warm cache + DINO', True, True, False),
+    ('SAM cold cache + DINO', True, True, True),
+)
+
+
+def with_frozen_losses(cfg: Config, sam: Optional[Union[str, dict]] = None,
+                       dino: bool = False) -> Config:
+    """A copy of ``cfg`` with CPABMM's SAM keypoint semantic loss (encoder
+    arch ``sam``; memory feature cache) and/or DINO structure alignment loss
+    added, both with random-weight backbones (``pretrained=False``: the
+    same cost as the published weights)."""
+    cfg = copy.deepcopy(cfg)
+    if sam is not None:
+        encoder = dict(type='SAMImageEncoder', arch=sam, pretrained=False)
+        cfg.model.losses['keypoint_semantic'] = dict(
+            type='KeypointSemanticTerm', loss=dict(type='KeypointSemanticLoss', encoder=encoder))
+    if dino:
+        cfg.model.losses['structure'] = dict(
+            type='ImageLossTerm', loss=dict(type='StructureAlignmentLoss',
+                                            backbone=dict(type='DINOViT', pretrained=False)))
+    return cfg
+
+
 def time_train_step(cfg: Config, batch: int, repeats: int,
-                    device: Optional[torch.device] = None) -> Dict[str, float]:
+                    device: Optional[torch.device] = None,
+                    fresh_frames: bool = False) -> Dict[str, float]:
     """Seconds per ``train_step`` (forward, backward, every optimiser step) on
     random frames, after one warm-up step: the minimum wall and process CPU
-    time over ``repeats`` steps."""
+    time over ``repeats`` steps. ``fresh_frames`` draws new frames for every
+    step (a feature cache then never hits: a cold cache); otherwise every
+    step sees the same frames (a warm cache after the warm-up step)."""
     device = device or torch.device('cpu')
     model, optimisers = build_for_training(cfg, device)
     height, width = cfg.model.image_size
     generator = torch.Generator().manual_seed(0)
-    data = {key: torch.rand(batch, 3, height, width, generator=generator).to(device)
-            for key in ('source', 'driving')}
 
-    def step():
-        model.train_step(data, optimisers)
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
+    def frames() -> Dict[str, torch.Tensor]:
+        return {key: torch.rand(batch, 3, height, width, generator=generator).to(device)
+                for key in ('source', 'driving')}
 
-    step()
-    walls: List[float] = []
-    cpus: List[float] = []
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        step()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return {'wall': min(walls), 'cpu': min(cpus)}
+    data = frames()
+    timing = measure(lambda: model.train_step(frames() if fresh_frames else data, optimisers),
+                     repeats, device=device)
+    return {'wall': timing.wall, 'cpu': timing.cpu}
