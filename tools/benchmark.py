@@ -376,7 +376,7 @@ def print_timings(results: dict, reference: str) -> None:
 
 
 def run_losses(args: argparse.Namespace) -> None:
-    from cpabmm.engine.train_benchmark import (FROZEN_LOSS_VARIANTS, time_train_step,
+    from cpabmm.engine.train_benchmark import (FROZEN_LOSS_SETS, time_train_step,
                                                training_config, with_frozen_losses)
     from cpabmm.models.losses.benchmark import dino_loss_cost, sam_arch, sam_loss_cost
 
@@ -396,18 +396,22 @@ def run_losses(args: argparse.Namespace) -> None:
     print(f'CPABMM training step (forward + backward + every optimiser step), min of '
           f'{args.repeat} after a warm-up; {device}, CPAB op: {cpab_backend(device)}; the '
           f'synthetic config\'s weight-free losses, plus SAM ({args.sam_arch}, memory feature '
-          'cache; warm: the same frames every step, cold: new frames every step) and/or DINO '
-          'ViT-B/8, random weights:')
+          'cache; warm: the warm-up step\'s frames again, cold: new frames every step) and/or '
+          'DINO ViT-B/8, random weights:')
     for size, batch in args.sizes:
         print(f'  batch {batch} at {size}x{size}:')
         cfg = training_config(CONFIG_ROOT, 'CPABMM', size)
         base = None
-        for label, sam, dino, cold in FROZEN_LOSS_VARIANTS:
+        for label, sam, dino in FROZEN_LOSS_SETS:
             t = time_train_step(with_frozen_losses(cfg, arch if sam else None, dino), batch,
-                                args.repeat, device, fresh_frames=cold)
-            base = base or t
-            print(f'    {label:26s} {t["wall"]:8.2f} s wall {t["cpu"]:8.2f} s CPU   '
-                  f'{t["wall"] / base["wall"]:5.2f}x the step without them', flush=True)
+                                args.repeat, device, cold=sam)
+            base = base or t['wall']
+            rows = [(label + (', warm cache' if sam else ''), t['wall'], t['cpu'])]
+            if sam:
+                rows.append((label + ', cold cache', t['cold_wall'], t['cold_cpu']))
+            for name, wall, cpu in rows:
+                print(f'    {name:28s} {wall:8.2f} s wall {cpu:8.2f} s CPU   '
+                      f'{wall / base:6.2f}x the step without them', flush=True)
 
 
 def add_losses_parser(subparsers) -> None:
