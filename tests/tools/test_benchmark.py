@@ -1,24 +1,19 @@
 """tools/benchmark.py's model, demo, losses and converge subcommands on tiny
 settings: they run and print their rows (no timing asserts)."""
-import importlib.util
-import os.path as osp
-
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from .loading import load_tool
 
 
 @pytest.fixture(scope='module')
 def benchmark():
-    spec = importlib.util.spec_from_file_location(
-        'cpabmm_benchmark', osp.join(REPO, 'tools', 'benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('benchmark')
 
 
+@pytest.mark.slow
 def test_model_prints_each_model_the_ratio_and_the_fit_share(benchmark, capsys):
-    benchmark.main(['--threads', '1', 'model', '--models', 'TPSMM', 'CPABMM', '--size', '64',
+    # 128: the smallest side the published architectures take
+    benchmark.main(['--threads', '1', 'model', '--models', 'TPSMM', 'CPABMM', '--size', '128',
                     '--repeat', '1'])
     out = capsys.readouterr().out
     assert 'TPSMM' in out and 's CPU per frame' in out and 'motion fit' in out
