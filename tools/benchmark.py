@@ -376,8 +376,7 @@ def print_timings(results: dict, reference: str) -> None:
 
 
 def run_losses(args: argparse.Namespace) -> None:
-    from cpabmm.engine.train_benchmark import (FROZEN_LOSS_SETS, time_train_step,
-                                               training_config, with_frozen_losses)
+    from cpabmm.engine.train_benchmark import frozen_loss_step_times, training_config
     from cpabmm.models.losses.benchmark import dino_loss_cost, sam_arch, sam_loss_cost
 
     arch = sam_arch(args.sam_arch)
@@ -402,16 +401,10 @@ def run_losses(args: argparse.Namespace) -> None:
         print(f'  batch {batch} at {size}x{size}:')
         cfg = training_config(CONFIG_ROOT, 'CPABMM', size)
         base = None
-        for label, sam, dino in FROZEN_LOSS_SETS:
-            t = time_train_step(with_frozen_losses(cfg, arch if sam else None, dino), batch,
-                                args.repeat, device, cold=sam)
-            base = base or t['wall']
-            rows = [(label + (', warm cache' if sam else ''), t['wall'], t['cpu'])]
-            if sam:
-                rows.append((label + ', cold cache', t['cold_wall'], t['cold_cpu']))
-            for name, wall, cpu in rows:
-                print(f'    {name:28s} {wall:8.2f} s wall {cpu:8.2f} s CPU   '
-                      f'{wall / base:6.2f}x the step without them', flush=True)
+        for label, t in frozen_loss_step_times(cfg, arch, batch, args.repeat, device):
+            base = base or t
+            print(f'    {label:28s} {t.wall:8.2f} s wall {t.cpu:8.2f} s CPU   the step without '
+                  f'them x{t.wall / base.wall:.2f} wall, x{t.cpu / base.cpu:.2f} CPU', flush=True)
 
 
 def add_losses_parser(subparsers) -> None:

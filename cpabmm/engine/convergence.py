@@ -13,6 +13,7 @@ import statistics
 import tempfile
 from typing import Dict, List, Optional
 
+import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
@@ -43,7 +44,8 @@ class LossRecorderHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if outputs is None or 'loss' not in outputs:
             raise ValueError('the training step returned no "loss" to record')
-        self.losses.append(float(outputs['loss']))
+        loss = outputs['loss']
+        self.losses.append(float(loss.detach() if isinstance(loss, torch.Tensor) else loss))
 
 
 def convergence_config(config_root: str, name: str, iterations: int, work_dir: str) -> Config:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import copy
 import os.path as osp
-from typing import Dict, Optional, Union
+from typing import Dict, Iterator, Optional, Tuple, Union
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from cpabmm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
-from cpabmm.timing import measure
+from cpabmm.timing import Timing, measure
 
 #: the synthetic training configs (architecture, weight-free losses, optimisers)
 SYNTHETIC_CONFIGS = {
@@ -104,3 +104,20 @@ def time_train_step(cfg: Config, batch: int, repeats: int,
                         warmup=False, device=device)
         result.update(cold_wall=fresh.wall, cold_cpu=fresh.cpu)
     return result
+
+
+def frozen_loss_step_times(cfg: Config, sam_arch: Union[str, dict], batch: int, repeats: int,
+                           device: Optional[torch.device] = None
+                           ) -> Iterator[Tuple[str, Timing]]:
+    """``(label, Timing)`` of the training step of ``cfg`` with each of
+    :data:`FROZEN_LOSS_SETS` (SAM encoder ``sam_arch``), as they are
+    measured: the sets with the SAM loss give a warm-cache and a cold-cache
+    row (:func:`time_train_step`)."""
+    for label, sam, dino in FROZEN_LOSS_SETS:
+        t = time_train_step(with_frozen_losses(cfg, sam_arch if sam else None, dino), batch,
+                            repeats, device, cold=sam)
+        if not sam:
+            yield label, Timing(t['wall'], t['cpu'])
+            continue
+        yield f'{label}, warm cache', Timing(t['wall'], t['cpu'])
+        yield f'{label}, cold cache', Timing(t['cold_wall'], t['cold_cpu'])
