@@ -20,14 +20,12 @@ arguments and prints.
 import argparse
 import os
 import os.path as osp
-import statistics
 import sys
-import time
 from typing import Callable, List
 
 import torch
 
-from cpabmm.timing import Stopwatch
+from cpabmm.timing import Stopwatch, measure
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_ROOT = osp.join(REPO, 'configs')
@@ -37,21 +35,7 @@ MODEL_NAMES = ['FOMM', 'TPSMM', 'CPABMM']
 def timed(fn: Callable[[], None], repeat: int, device: torch.device,
           warmup: bool = True) -> float:
     """Median wall time of ``fn`` in seconds (after one warm-up call)."""
-
-    def sync():
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-
-    if warmup:
-        fn()
-        sync()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return measure(fn, repeat, warmup, device, reduce='median').wall
 
 
 # --------------------------------------------------------------------------
