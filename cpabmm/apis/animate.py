@@ -9,7 +9,8 @@ generator is given (the published demo modes):
   since an initial driving frame, scaled by
   sqrt(hull area of the source keypoints / hull area of the initial driving
   keypoints) when ``adapt_scale``; Jacobians (FOMM) become
-  ``J_d J_d0^-1 J_s``;
+  ``J_d J_d0^-1 J_s`` (:mod:`cpabmm.models.relative_motion`; the scale is
+  computed once per animation);
 * ``avd``: the model's animation-via-disentanglement network maps source and
   driving keypoints to keypoints with the driving pose and the source shape.
 
@@ -19,7 +20,6 @@ the driving video is never held in memory.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Sequence, Union
 
@@ -29,6 +29,7 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from cpabmm.models.motion.base import Keypoints
+from cpabmm.models.relative_motion import movement_scale, relative_keypoints
 from .best_frame import build_face_landmarks, find_best_frame
 from .media import (DrivingVideo, Size, open_driving, prepare_image, tensor_to_uint8)
 
@@ -36,43 +37,6 @@ MODES = ('standard', 'relative', 'avd')
 OUTPUTS = ('numpy', 'tensor')
 #: image side used when the model does not fix its input size
 DEFAULT_SIZE = 256
-
-
-def hull_area(points: Tensor) -> float:
-    """Area of the convex hull of ``[K, 2]`` points (0 when they are collinear)."""
-    from scipy.spatial import ConvexHull, QhullError
-    try:
-        return float(ConvexHull(points.detach().cpu().double().numpy()).volume)
-    except QhullError:
-        return 0.0
-
-
-def movement_scale(kp_source: Keypoints, kp_initial: Keypoints) -> float:
-    """sqrt(hull area of the source keypoints / hull area of the initial
-    driving keypoints), from the first sample of each; 1 when either hull is
-    degenerate (logged)."""
-    source_area = hull_area(kp_source['value'][0])
-    driving_area = hull_area(kp_initial['value'][0])
-    if source_area <= 0 or driving_area <= 0:
-        print_log('keypoints span no area: relative motion is not rescaled',
-                  logger='current', level=logging.WARNING)
-        return 1.0
-    return math.sqrt(source_area) / math.sqrt(driving_area)
-
-
-def relative_keypoints(kp_source: Keypoints, kp_driving: Keypoints, kp_initial: Keypoints,
-                       scale: float = 1.0) -> Keypoints:
-    """The source keypoints moved by ``scale * (kp_driving - kp_initial)``;
-    Jacobians, where present, become ``J_d J_d0^-1 J_s``.
-
-    ``kp_source`` and ``kp_initial`` may have batch 1 against a larger
-    ``kp_driving`` batch (they broadcast).
-    """
-    moved = {'value': kp_source['value'] + (kp_driving['value'] - kp_initial['value']) * scale}
-    if 'jacobian' in kp_driving:
-        change = torch.matmul(kp_driving['jacobian'], torch.inverse(kp_initial['jacobian']))
-        moved['jacobian'] = torch.matmul(change, kp_source['jacobian'])
-    return moved
 
 
 def _expand(kp: Keypoints, batch: int) -> Keypoints:
@@ -247,8 +211,10 @@ class Animation:
         if self.mode == 'avd':
             return lambda kp_driving: self.model.avd(
                 _expand(kp_source, kp_driving['value'].shape[0]), kp_driving)
-        scale = movement_scale(kp_source, kp_initial) if self.adapt_scale else 1.0
-        return lambda kp_driving: relative_keypoints(kp_source, kp_driving, kp_initial, scale)
+        scale = (movement_scale(kp_source['value'], kp_initial['value'])
+                 if self.adapt_scale else None)
+        return lambda kp_driving: relative_keypoints(kp_source, kp_driving, kp_initial,
+                                                     self.adapt_scale, scale)
 
 
 def _sample_batch(kp: Keypoints, index: int) -> Keypoints:

@@ -1,15 +1,16 @@
 """Timing of the animator's training step (``tools/benchmark.py train``)."""
 from __future__ import annotations
 
+import copy
 import os.path as osp
-import time
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, Optional, Tuple, Union
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from cpabmm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from cpabmm.timing import Timing, measure
 
 #: the synthetic training configs (architecture, weight-free losses, optimisers)
 SYNTHETIC_CONFIGS = {
@@ -50,29 +51,73 @@ def build_for_training(cfg: Config, device: torch.device):
     return model, constructor(model)
 
 
+#: the frozen-network loss sets timed in CPABMM's training step:
+#: ``(label, with the SAM loss, with the DINO loss)``
+FROZEN_LOSS_SETS = (
+    ('without SAM and DINO', False, False),
+    ('SAM', True, False),
+    ('DINO', False, True),
+    ('SAM + DINO', True, True),
+)
+
+
+def with_frozen_losses(cfg: Config, sam: Optional[Union[str, dict]] = None,
+                       dino: bool = False) -> Config:
+    """A copy of ``cfg`` with CPABMM's SAM keypoint semantic loss (encoder
+    arch ``sam``; memory feature cache) and/or DINO structure alignment loss
+    added, both with random-weight backbones (``pretrained=False``: the
+    same cost as the published weights)."""
+    cfg = copy.deepcopy(cfg)
+    if sam is not None:
+        encoder = dict(type='SAMImageEncoder', arch=sam, pretrained=False)
+        cfg.model.losses['keypoint_semantic'] = dict(
+            type='KeypointSemanticTerm', loss=dict(type='KeypointSemanticLoss', encoder=encoder))
+    if dino:
+        cfg.model.losses['structure'] = dict(
+            type='ImageLossTerm', loss=dict(type='StructureAlignmentLoss',
+                                            backbone=dict(type='DINOViT', pretrained=False)))
+    return cfg
+
+
 def time_train_step(cfg: Config, batch: int, repeats: int,
-                    device: Optional[torch.device] = None) -> Dict[str, float]:
+                    device: Optional[torch.device] = None,
+                    cold: bool = False) -> Dict[str, float]:
     """Seconds per ``train_step`` (forward, backward, every optimiser step) on
-    random frames, after one warm-up step: the minimum wall and process CPU
-    time over ``repeats`` steps."""
+    random frames: the minimum wall and process CPU time over ``repeats``
+    steps on the frames of one warm-up step (``wall``, ``cpu``: a feature
+    cache is warm). With ``cold``, also over ``repeats`` steps on new frames
+    each (``cold_wall``, ``cold_cpu``: a feature cache never hits)."""
     device = device or torch.device('cpu')
     model, optimisers = build_for_training(cfg, device)
     height, width = cfg.model.image_size
     generator = torch.Generator().manual_seed(0)
-    data = {key: torch.rand(batch, 3, height, width, generator=generator).to(device)
-            for key in ('source', 'driving')}
 
-    def step():
-        model.train_step(data, optimisers)
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
+    def frames() -> Dict[str, torch.Tensor]:
+        return {key: torch.rand(batch, 3, height, width, generator=generator).to(device)
+                for key in ('source', 'driving')}
 
-    step()
-    walls: List[float] = []
-    cpus: List[float] = []
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        step()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return {'wall': min(walls), 'cpu': min(cpus)}
+    data = frames()
+    warm = measure(lambda: model.train_step(data, optimisers), repeats, device=device)
+    result = {'wall': warm.wall, 'cpu': warm.cpu}
+    if cold:
+        fresh = measure(lambda: model.train_step(frames(), optimisers), repeats,
+                        warmup=False, device=device)
+        result.update(cold_wall=fresh.wall, cold_cpu=fresh.cpu)
+    return result
+
+
+def frozen_loss_step_times(cfg: Config, sam_arch: Union[str, dict], batch: int, repeats: int,
+                           device: Optional[torch.device] = None
+                           ) -> Iterator[Tuple[str, Timing]]:
+    """``(label, Timing)`` of the training step of ``cfg`` with each of
+    :data:`FROZEN_LOSS_SETS` (SAM encoder ``sam_arch``), as they are
+    measured: the sets with the SAM loss give a warm-cache and a cold-cache
+    row (:func:`time_train_step`)."""
+    for label, sam, dino in FROZEN_LOSS_SETS:
+        t = time_train_step(with_frozen_losses(cfg, sam_arch if sam else None, dino), batch,
+                            repeats, device, cold=sam)
+        if not sam:
+            yield label, Timing(t['wall'], t['cpu'])
+            continue
+        yield f'{label}, warm cache', Timing(t['wall'], t['cpu'])
+        yield f'{label}, cold cache', Timing(t['cold_wall'], t['cold_cpu'])

@@ -1,23 +1,31 @@
-"""Timing of the per-frame forward pass."""
+"""Timing of the per-frame forward pass (``tools/benchmark.py model``)."""
 from __future__ import annotations
 
-import time
 from typing import Dict, Sequence, Union
 
 import torch
 from torch import nn
+
+from cpabmm.timing import CallTimer, Stopwatch
 
 
 @torch.no_grad()
 def benchmark_forward(model: nn.Module, size: Union[int, Sequence[int]] = 256,
                       repeats: int = 3, batch_size: int = 1, seed: int = 0) -> Dict[str, float]:
     """Seconds per forward of ``model`` (an :class:`ImageAnimator`) on random
-    images, after one warm-up pass, in eval mode on the model's device.
+    images, after one warm-up pass, in eval mode on the model's device; the
+    time spent in the motion model's ``fit`` is measured within the same
+    passes.
 
     Returns:
-        dict with ``mean``, ``min`` and ``max`` seconds per call and the
-        ``repeats``; a call animates ``batch_size`` frames.
+        dict with ``mean``, ``min`` and ``max`` wall seconds per call,
+        ``cpu``: mean process CPU seconds (all threads) per call, ``fit`` and
+        ``fit_cpu``: mean wall and CPU seconds per call inside
+        ``model.motion.fit``, and the ``repeats``; a call animates
+        ``batch_size`` frames.
     """
+    if repeats < 1:
+        raise ValueError(f'repeats must be at least 1, got {repeats}')
     h, w = (size, size) if isinstance(size, int) else tuple(size)
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
@@ -26,15 +34,15 @@ def benchmark_forward(model: nn.Module, size: Union[int, Sequence[int]] = 256,
     was_training = model.training
     model.eval()
     model.compute_outputs(source, driving)
-    times = []
-    for _ in range(repeats):
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        model.compute_outputs(source, driving)
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
+    walls, cpu = [], 0.0
+    fit = CallTimer(model.motion, 'fit', device)
+    with fit:
+        for _ in range(repeats):
+            with Stopwatch(device) as watch:
+                model.compute_outputs(source, driving)
+            walls.append(watch.elapsed.wall)
+            cpu += watch.elapsed.cpu
     model.train(was_training)
-    return {'mean': sum(times) / len(times), 'min': min(times), 'max': max(times),
-            'repeats': float(repeats)}
+    return {'mean': sum(walls) / repeats, 'min': min(walls), 'max': max(walls),
+            'cpu': cpu / repeats, 'fit': fit.total.wall / repeats,
+            'fit_cpu': fit.total.cpu / repeats, 'repeats': float(repeats)}

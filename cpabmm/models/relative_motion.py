@@ -13,10 +13,12 @@ same relative way: ``J_new = J_driving @ inv(J_driving_initial) @ J_source``.
 """
 from __future__ import annotations
 
-import math
+import logging
+from typing import Optional
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from torch import Tensor
 
 from .motion.base import Keypoints
@@ -36,27 +38,41 @@ def hull_area(points: np.ndarray) -> float:
 def movement_scale(kp_source: Tensor, kp_driving_initial: Tensor) -> Tensor:
     """Per-sample ``sqrt(hull area(source) / hull area(initial driving))``,
     ``[B]``; 1 for a sample where either hull is degenerate (no size to
-    compare)."""
-    scales = []
-    for source, initial in zip(kp_source.detach().cpu().double().numpy(),
-                               kp_driving_initial.detach().cpu().double().numpy()):
-        source_area, initial_area = hull_area(source), hull_area(initial)
-        degenerate = source_area <= 0 or initial_area <= 0
-        scales.append(1.0 if degenerate else math.sqrt(source_area / initial_area))
-    return kp_source.new_tensor(scales)
+    compare; logged). A batch of one broadcasts against a larger batch."""
+    source_areas = [hull_area(points) for points in kp_source.detach().cpu().double().numpy()]
+    initial_areas = [hull_area(points)
+                     for points in kp_driving_initial.detach().cpu().double().numpy()]
+    try:
+        source_areas, initial_areas = np.broadcast_arrays(source_areas, initial_areas)
+    except ValueError:
+        raise ValueError(f'keypoint batches of {len(source_areas)} (source) and '
+                         f'{len(initial_areas)} (initial driving) do not broadcast; give '
+                         'equal batches or a batch of one') from None
+    degenerate = (source_areas <= 0) | (initial_areas <= 0)
+    if degenerate.any():
+        print_log('keypoints span no area: relative motion is not rescaled for '
+                  f'{int(degenerate.sum())} of {len(degenerate)} samples',
+                  logger='current', level=logging.WARNING)
+    ratio = np.where(degenerate, 1.0, source_areas / np.where(degenerate, 1.0, initial_areas))
+    return kp_source.new_tensor(np.sqrt(ratio))
 
 
 def relative_keypoints(kp_source: Keypoints, kp_driving: Keypoints,
-                       kp_driving_initial: Keypoints,
-                       adapt_scale: bool = True) -> Keypoints:
+                       kp_driving_initial: Keypoints, adapt_scale: bool = True,
+                       scale: Optional[Tensor] = None) -> Keypoints:
     """The source keypoints moved by the driving keypoints' motion since the
     initial driving frame.
 
     Args:
         kp_source, kp_driving, kp_driving_initial: keypoint dicts (``value``
-            ``[B, K, 2]``, optional ``jacobian`` ``[B, K, 2, 2]``).
+            ``[B, K, 2]``, optional ``jacobian`` ``[B, K, 2, 2]``);
+            ``kp_source`` and ``kp_driving_initial`` may have a batch of one
+            against a larger ``kp_driving`` batch (they broadcast).
         adapt_scale: scale the displacement by the square root of the ratio
             of the keypoints' convex hull areas (source over initial driving).
+        scale: that scale, ``[B]`` or ``[1]``, when already known (e.g. from
+            :func:`movement_scale` once per video); used instead of the hulls
+            when ``adapt_scale``.
 
     Returns:
         A keypoint dict like ``kp_driving`` with the relative ``value`` (and
@@ -64,8 +80,9 @@ def relative_keypoints(kp_source: Keypoints, kp_driving: Keypoints,
     """
     displacement = kp_driving['value'] - kp_driving_initial['value']
     if adapt_scale:
-        scale = movement_scale(kp_source['value'], kp_driving_initial['value'])
-        displacement = displacement * scale.view(-1, 1, 1)
+        if scale is None:
+            scale = movement_scale(kp_source['value'], kp_driving_initial['value'])
+        displacement = displacement * scale.to(displacement).view(-1, 1, 1)
     result = dict(kp_driving)
     result['value'] = kp_source['value'] + displacement
     if 'jacobian' in kp_driving:

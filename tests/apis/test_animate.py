@@ -7,8 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cpabmm.apis import Animation, animate, init_model, movement_scale, relative_keypoints
-from cpabmm.apis.animate import hull_area
+from cpabmm.apis import Animation, animate, init_model
 from cpabmm.apis.best_frame import (LandmarkDetectorUnavailable, build_face_landmarks,
                                     find_best_frame)
 from tests.datasets.media import astronaut, astronaut_clip, carphone, write_folder
@@ -52,53 +51,6 @@ def close(a, b, atol=1e-5):
     return torch.allclose(a, b, atol=atol)
 
 
-# --- keypoint transfer ----------------------------------------------------------
-
-def square(half: float, center=(0.0, 0.0)) -> torch.Tensor:
-    cx, cy = center
-    return torch.tensor([[cx - half, cy - half], [cx + half, cy - half],
-                         [cx + half, cy + half], [cx - half, cy + half], [cx, cy]])[None]
-
-
-def test_hull_area_of_a_polygon_with_inner_points():
-    # a 2x1 rectangle with points inside it: the hull ignores them
-    points = torch.tensor([[0., 0.], [2., 0.], [2., 1.], [0., 1.], [1., .5], [.3, .2]])
-    assert hull_area(points) == pytest.approx(2.0)
-    assert hull_area(torch.tensor([[0., 0.], [1., 1.], [2., 2.]])) == 0.0
-
-
-def test_relative_motion_is_scaled_by_the_hulls():
-    """Source hull area 1, initial driving hull area 1/4: motion doubles."""
-    kp_source = {'value': square(0.5)}
-    kp_initial = {'value': square(0.25, (0.3, 0.1))}
-    kp_driving = {'value': kp_initial['value'] + torch.tensor([0.1, -0.05])}
-    scale = movement_scale(kp_source, kp_initial)
-    assert scale == pytest.approx(2.0)
-    moved = relative_keypoints(kp_source, kp_driving, kp_initial, scale)
-    expected = square(0.5) + torch.tensor([0.2, -0.1])
-    assert close(moved['value'], expected)
-
-
-def test_relative_jacobians():
-    """J_d J_d0^-1 J_s: driving stretched 2x in x since the initial frame,
-    so the source's own Jacobian (a rotation) gets the same stretch."""
-    c, s = np.cos(0.5), np.sin(0.5)
-    rotation = torch.tensor([[c, -s], [s, c]], dtype=torch.float32)
-    kp_source = {'value': square(0.5), 'jacobian': rotation.expand(1, 5, 2, 2)}
-    kp_initial = {'value': square(0.5), 'jacobian': torch.diag(torch.tensor([3., 1.]))
-                  .expand(1, 5, 2, 2)}
-    kp_driving = {'value': square(0.5), 'jacobian': torch.diag(torch.tensor([6., 1.]))
-                  .expand(1, 5, 2, 2)}
-    moved = relative_keypoints(kp_source, kp_driving, kp_initial)
-    expected = torch.tensor([[2 * c, -2 * s], [s, c]], dtype=torch.float32)
-    assert close(moved['jacobian'], expected.expand(1, 5, 2, 2))
-
-
-def test_degenerate_hull_does_not_rescale():
-    line = {'value': torch.tensor([[[0., 0.], [.5, .5], [1., 1.]]])}
-    assert movement_scale(line, {'value': square(0.2)}) == 1.0
-
-
 # --- the animation loop ---------------------------------------------------------
 
 def test_modes_give_the_documented_targets(tpsmm, clip):
@@ -116,6 +68,24 @@ def test_modes_give_the_documented_targets(tpsmm, clip):
         assert close(step.kp_target['value'], step.kp_driving['value'])
     (step,) = Animation(tpsmm, source, clip[:1], mode='avd')
     assert step.kp_target['value'].shape == (50, 2)
+
+
+def test_relative_targets_move_the_source_by_the_scaled_driving_motion(fomm, clip):
+    """kp_source + sqrt(hull area ratio) * (kp_driving - kp_initial), the
+    hull areas computed here with scipy; Jacobians J_d J_d0^-1 J_s. Batches
+    of 2 broadcast the batch-1 source against them."""
+    from scipy.spatial import ConvexHull
+    animation = Animation(fomm, astronaut(), clip[:4], mode='relative', batch_size=2)
+    steps = list(animation)
+    source, initial = animation.kp_source, steps[0].kp_driving
+    scale = np.sqrt(ConvexHull(source['value'][0].double().numpy()).volume /
+                    ConvexHull(initial['value'].double().numpy()).volume)
+    for step in steps:
+        expected = source['value'][0] + scale * (step.kp_driving['value'] - initial['value'])
+        assert close(step.kp_target['value'], expected.float())
+        jacobian = (step.kp_driving['jacobian'] @ torch.inverse(initial['jacobian'])
+                    @ source['jacobian'][0])
+        assert close(step.kp_target['jacobian'], jacobian, atol=1e-4)
 
 
 def test_frames_are_uint8_of_the_model_size(tpsmm, clip):

@@ -35,6 +35,47 @@ def test_scale_is_per_sample_and_one_for_degenerate_hulls():
     torch.testing.assert_close(movement_scale(source, initial), torch.tensor([2.0, 1.0]))
 
 
+def test_a_batch_of_one_source_broadcasts_against_a_driving_batch():
+    """One source and initial frame against three driving frames: each
+    driving frame gets what it would get alone."""
+    generator = torch.Generator().manual_seed(1)
+    initial = (SQUARE * 0.2)[None]
+    source = (SQUARE * 0.4)[None]                       # scale 2
+    driving = initial + 0.05 * torch.randn(3, 5, 2, generator=generator)
+    jac = lambda b: torch.eye(2) + 0.2 * torch.randn(b, 5, 2, 2, generator=generator)  # noqa: E731
+    kp_source, kp_initial = {'value': source, 'jacobian': jac(1)}, {'value': initial,
+                                                                     'jacobian': jac(1)}
+    kp_driving = {'value': driving, 'jacobian': jac(3)}
+    result = relative_keypoints(kp_source, kp_driving, kp_initial)
+    assert result['value'].shape == (3, 5, 2) and result['jacobian'].shape == (3, 5, 2, 2)
+    torch.testing.assert_close(result['value'], source + 2 * (driving - initial))
+    for b in range(3):
+        alone = relative_keypoints(kp_source, {k: v[b:b + 1] for k, v in kp_driving.items()},
+                                   kp_initial)
+        torch.testing.assert_close(result['jacobian'][b:b + 1], alone['jacobian'])
+
+
+def test_a_known_scale_replaces_the_hulls():
+    initial, source = (SQUARE * 0.2)[None], (SQUARE * 0.6)[None]
+    delta = torch.tensor([0.01, -0.02])
+    result = relative_keypoints({'value': source}, {'value': initial + delta}, {'value': initial},
+                                scale=torch.tensor([0.5]))
+    torch.testing.assert_close(result['value'], source + 0.5 * delta)
+
+
+def test_batches_that_do_not_broadcast_are_refused():
+    with pytest.raises(ValueError, match='do not broadcast'):
+        movement_scale(torch.stack([SQUARE] * 2), torch.stack([SQUARE] * 3))
+
+
+def test_degenerate_hulls_are_logged():
+    from tests.apis.clips import captured_log
+    line = torch.tensor([[[0., 0.], [.1, .1], [.2, .2]]])
+    with captured_log() as log:
+        assert movement_scale(line, line).item() == 1.0
+    assert 'span no area' in log.getvalue()
+
+
 def test_jacobians_compose_relative_to_the_initial_frame():
     generator = torch.Generator().manual_seed(0)
     eye = torch.eye(2).expand(1, 5, 2, 2)

@@ -1,0 +1,56 @@
+"""tools/benchmark.py's model, demo, losses and converge subcommands on tiny
+settings: they run and print their rows (no timing asserts)."""
+import pytest
+
+from .loading import load_tool
+
+
+@pytest.fixture(scope='module')
+def benchmark():
+    return load_tool('benchmark')
+
+
+@pytest.mark.slow
+def test_model_prints_each_model_the_ratio_and_the_fit_share(benchmark, capsys):
+    # 128: the smallest side the published architectures take
+    benchmark.main(['--threads', '1', 'model', '--models', 'TPSMM', 'CPABMM', '--size', '128',
+                    '--repeat', '1'])
+    out = capsys.readouterr().out
+    assert 'TPSMM' in out and 's CPU per frame' in out and 'motion fit' in out
+    assert 'CPABMM / TPSMM:' in out and 'target: within 1.25x' in out
+    assert 'CPABMM motion fit share of the forward' in out
+
+
+def test_sizes_must_be_size_x_batch(benchmark, capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(['train', '--sizes', '64by8'])
+    assert 'is not SIZExBATCH' in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_prints_speed_and_memory(benchmark, capsys):
+    benchmark.main(['--threads', '1', 'demo', '--models', 'TPSMM', '--frames', '1',
+                    '--memory-frames', '2', '3'])
+    out = capsys.readouterr().out
+    assert 'TPSMM' in out and 'frames/s' in out
+    assert '3-frame driving video: peak RSS' in out and 'peak memory 3 / 2 frames' in out
+
+
+@pytest.mark.slow
+def test_losses_prints_the_costs_and_the_training_step_table(benchmark, capsys):
+    benchmark.main(['--threads', '1', 'losses', '--sam-arch', 'tiny', '--sam-size', '32',
+                    '--dino-batch', '1', '--dino-size', '32', '--sizes', '64x1'])
+    out = capsys.readouterr().out
+    for row in ('loss step, no cache', 'loss step, cold cache', 'warm memory cache',
+                'warm disk store', 'DINO ViT-B/8 structure alignment loss',
+                'without SAM and DINO', 'SAM, warm cache', 'SAM, cold cache', 'DINO',
+                'SAM + DINO, cold cache'):
+        assert row in out
+
+
+@pytest.mark.slow
+def test_converge_prints_first_and_last_losses(benchmark, capsys):
+    benchmark.main(['--threads', '1', 'converge', '--iters', '2', '--window', '1',
+                    '--models', 'TPSMM'])
+    out = capsys.readouterr().out
+    assert 'TPSMM' in out and 'iterations, loss' in out and 'last / first' in out
