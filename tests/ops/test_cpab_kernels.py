@@ -2,7 +2,6 @@
 ``torch.linalg.matrix_exp`` and autograd for the affine exponential, the
 pure-PyTorch reference path and libcpab's fixture for the flow, finite
 differences (``gradcheck``) for the analytic backward."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -11,6 +10,7 @@ import torch
 from cpabmm.ops.cpab import function, reference
 from cpabmm.ops.cpab._ext import load_ext
 from cpabmm.ops.cpab.tessellation import Tessellation
+from tests.tools.loading import load_tool
 
 pytestmark = pytest.mark.skipif(
     not function.compiled_available(torch.device('cpu')),
@@ -404,11 +404,7 @@ def test_availability_by_device():
 
 def test_benchmark_cli_runs(capsys):
     """``tools/benchmark.py cpab`` on a tiny workload prints both backends."""
-    path = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'benchmark.py')
-    spec = importlib.util.spec_from_file_location('cpabmm_benchmark', path)
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
-    benchmark.main(['cpab', '--samples', '1', '--transforms', '2', '--grid',
+    load_tool('benchmark').main(['cpab', '--samples', '1', '--transforms', '2', '--grid',
                     '4', '--repeat', '1'])
     out = capsys.readouterr().out
     assert 'cpu   torch' in out and 'cpu   cpp' in out and 'x vs torch' in out

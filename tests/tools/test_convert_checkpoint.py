@@ -1,5 +1,4 @@
 """tools/convert_checkpoint.py: official pickles in, weights-only checkpoints out."""
-import importlib.util
 import os.path as osp
 import pathlib
 
@@ -8,17 +7,13 @@ import pytest
 import torch
 
 from tests.models.official_weights import recipe_tensor, split_official
+from tests.tools.loading import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location(
-        'convert_checkpoint', osp.join(REPO, 'tools', 'convert_checkpoint.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('convert_checkpoint')
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,4 @@
 """tools/crop_video.py and the face-crop steps behind it, on the carphone clip."""
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -13,6 +12,7 @@ from cpabmm.datasets.face_crop import (Crop, DetectorUnavailable, box_iou,
                                        build_face_detector, plan_crops, write_clips)
 from cpabmm.video import open_video
 from tests.datasets.media import carphone, carphone_path, make_video
+from tests.tools.loading import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'crop_video.py')
@@ -35,13 +35,6 @@ def run_tool(*args):
     env = dict(os.environ, PYTHONPATH=REPO)
     return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True,
                           env=env, timeout=300)
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('crop_video', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- planning crops -------------------------------------------------------------
@@ -123,7 +116,7 @@ def test_no_detector_says_so_in_one_line():
 
 
 def test_missing_cascade_file(tmp_path):
-    tool = load_tool()
+    tool = load_tool('crop_video')
     assert tool.main([carphone_path(), '--detector', 'haar', '--cascade',
                       str(tmp_path / 'none.xml'), '--out-dir', str(tmp_path)]) == 2
 
@@ -131,14 +124,14 @@ def test_missing_cascade_file(tmp_path):
 def test_bad_input_video(tmp_path, capsys):
     bad = tmp_path / 'broken.mp4'
     bad.write_bytes(os.urandom(2000))
-    assert load_tool().main([str(bad), '--out-dir', str(tmp_path)]) == 2
+    assert load_tool('crop_video').main([str(bad), '--out-dir', str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'broken.mp4: unreadable video' in err[0]
 
 
 @needs_detector
 def test_finds_the_carphone_face(tmp_path, capsys):
-    assert load_tool().main([carphone_path(), '--out-dir', str(tmp_path), '--size', '128']) == 0
+    assert load_tool('crop_video').main([carphone_path(), '--out-dir', str(tmp_path), '--size', '128']) == 0
     clips = sorted(os.listdir(tmp_path))
     assert clips and all(c.startswith('carphone_pristine#') for c in clips)
     clip = open_video(str(tmp_path / clips[0]))
@@ -156,6 +149,6 @@ def test_no_face_found(tmp_path, capsys):
     scene = SyntheticScene(np.random.default_rng(0), 20)
     frames = [(scene.render(i, 96) * 255).astype(np.uint8) for i in range(20)]
     video = make_video(str(tmp_path), 'noface', 'mp4', frames)
-    assert load_tool().main([video, '--out-dir', str(tmp_path / 'out')]) == 1
+    assert load_tool('crop_video').main([video, '--out-dir', str(tmp_path / 'out')]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith('error: ') and 'noface.mp4: no face segment of 16+ frames' in err

@@ -1,6 +1,5 @@
 """tools/demo.py on real media with the small synthetic-64 models (random
 weights: the pictures are meaningless, the files and streams are checked)."""
-import importlib.util
 import os
 import os.path as osp
 import re
@@ -14,6 +13,7 @@ from PIL import Image
 
 from tests.apis.clips import audio_seconds, captured_log, video_info, write_clip_with_tone
 from tests.datasets.media import astronaut, carphone, carphone_path, write_folder
+from tests.tools.loading import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'demo.py')
@@ -24,16 +24,9 @@ def small_config(name: str) -> str:
     return osp.join(REPO, 'configs', name, f'{name}_k10-small_1xb8-20e_synthetic-64.py')
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('demo_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def demo():
-    return load_tool()
+    return load_tool('demo')
 
 
 @pytest.fixture(scope='module')

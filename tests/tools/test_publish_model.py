@@ -1,6 +1,5 @@
 """tools/publish_model.py: training checkpoint -> release file."""
 import hashlib
-import importlib.util
 import os.path as osp
 from types import SimpleNamespace
 
@@ -8,17 +7,12 @@ import pytest
 import torch
 
 from cpabmm.engine import to_safe_types
-
-TOOL = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools',
-                'publish_model.py')
+from tests.tools.loading import load_tool
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('publish_model_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('publish_model')
 
 
 @pytest.fixture

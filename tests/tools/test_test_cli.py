@@ -21,6 +21,7 @@ from PIL import Image
 
 from cpabmm.registry import MODELS
 from tests.datasets.media import astronaut_clip
+from tests.tools.loading import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TPSMM = osp.join(ROOT, 'configs', 'tpsmm', 'tpsmm_k10-small_1xb8-20e_synthetic-64.py')
@@ -59,13 +60,6 @@ def quiet_machine(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('test_tool', osp.join(ROOT, 'tools', 'test.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tool_env(tmp_path, **extra) -> dict:
@@ -204,7 +198,7 @@ animation_evaluator = dict(type='AnimationEvaluator', metrics=[dict(
 test_dataloader = dict(num_workers=0, batch_size=2)
 """)
     out = tmp_path / 'metrics.json'
-    code = load_tool().main([config, checkpoint, '--protocol', 'animation', '--out', str(out),
+    code = load_tool('test').main([config, checkpoint, '--protocol', 'animation', '--out', str(out),
                              '--work-dir', str(tmp_path / 'work')])
     assert code == 0
     document = json.loads(out.read_text())
@@ -235,7 +229,7 @@ test_dataloader = dict(num_workers=0, batch_size=2)
 def test_checkpoint_of_another_model(tmp_path, capsys, quiet_machine):
     checkpoint = save_checkpoint(build_model(FOMM), tmp_path / 'fomm.pth')
     out = tmp_path / 'metrics.json'
-    code = load_tool().main([TPSMM, checkpoint, '--out', str(out), '--work-dir',
+    code = load_tool('test').main([TPSMM, checkpoint, '--out', str(out), '--work-dir',
                              str(tmp_path / 'work'), '--cfg-options', *SMALL_SPLIT])
     assert code == 1
     message = error_line(capsys)
@@ -256,7 +250,7 @@ def test_required_metric_that_cannot_run_stops_before_any_frame(
         pytest.skip('face-alignment is installed')
     config = write_config(tmp_path, f'test_evaluator = dict(metrics=[dict(type="L1"), {metric}])')
     out = tmp_path / 'metrics.json'
-    code = load_tool().main([config, tpsmm[1], '--out', str(out), '--work-dir',
+    code = load_tool('test').main([config, tpsmm[1], '--out', str(out), '--work-dir',
                              str(tmp_path / 'work'), '--save-strips', str(tmp_path / 'strips'),
                              '--cfg-options', *SMALL_SPLIT])
     assert code == 1
@@ -273,7 +267,7 @@ test_dataloader = dict(num_workers=0, dataset=dict(
     test_mode=True, pipeline=[dict(type='PackFramePair')]))
 """)
     out = tmp_path / 'metrics.json'
-    code = load_tool().main([config, tpsmm[1], '--out', str(out),
+    code = load_tool('test').main([config, tpsmm[1], '--out', str(out),
                              '--work-dir', str(tmp_path / 'work')])
     assert code == 1
     assert 'no videos in the test split' in error_line(capsys)
@@ -281,7 +275,7 @@ test_dataloader = dict(num_workers=0, dataset=dict(
 
 
 def test_animation_protocol_needs_pairs(tmp_path, tpsmm, capsys):
-    code = load_tool().main([TPSMM, tpsmm[1], '--protocol', 'animation',
+    code = load_tool('test').main([TPSMM, tpsmm[1], '--protocol', 'animation',
                              '--work-dir', str(tmp_path)])
     assert code == 2
     assert 'has no animation_dataset' in error_line(capsys)
@@ -295,7 +289,7 @@ animation_dataset = dict(type='CrossIdentityDataset', data_root={str(tmp_path / 
                          pipeline=[dict(type='PackFramePair')])
 animation_evaluator = dict(type='AnimationEvaluator', metrics=[dict(type='L1')])
 """)
-    code = load_tool().main([config, tpsmm[1], '--protocol', 'animation',
+    code = load_tool('test').main([config, tpsmm[1], '--protocol', 'animation',
                              '--work-dir', str(tmp_path / 'work')])
     assert code == 1
     assert 'L1 compares with the driving frame' in error_line(capsys)
@@ -306,13 +300,13 @@ animation_evaluator = dict(type='AnimationEvaluator', metrics=[dict(type='L1')])
     (['--side-by-side', '-1'], '--side-by-side takes a count of videos'),
 ])
 def test_command_line_errors(tmp_path, tpsmm, capsys, args, expected):
-    code = load_tool().main([TPSMM, tpsmm[1], '--work-dir', str(tmp_path), *args])
+    code = load_tool('test').main([TPSMM, tpsmm[1], '--work-dir', str(tmp_path), *args])
     assert code == 2
     assert expected in error_line(capsys)
 
 
 def test_missing_checkpoint(tmp_path, capsys):
-    code = load_tool().main([TPSMM, str(tmp_path / 'nope.pth'), '--work-dir', str(tmp_path)])
+    code = load_tool('test').main([TPSMM, str(tmp_path / 'nope.pth'), '--work-dir', str(tmp_path)])
     assert code == 2
     assert 'checkpoint not found' in error_line(capsys)
 

@@ -1,5 +1,4 @@
 """tools/train.py: training, auto-resume and config errors from the CLI."""
-import importlib.util
 import os
 import os.path as osp
 import signal
@@ -8,6 +7,7 @@ import sys
 import time
 
 import torch
+from tests.tools.loading import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'tests', 'data', 'configs', 'tiny_regressor_runner.py')
@@ -31,15 +31,8 @@ def test_train_then_auto_resume(tmp_path):
     assert 'Advance dataloader 3 steps' in second.stdout + second.stderr
 
 
-def load_train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool', osp.join(ROOT, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_unknown_override_key_is_one_line_error(tmp_path, capsys):
-    code = load_train_tool().main(
+    code = load_tool('train').main(
         [CONFIG, '--work-dir', str(tmp_path), '--cfg-options', 'train_cfg.max_itres=3'])
     assert code == 2
     message = capsys.readouterr().err.strip().splitlines()
@@ -49,7 +42,7 @@ def test_unknown_override_key_is_one_line_error(tmp_path, capsys):
 
 
 def test_missing_resume_checkpoint(tmp_path, capsys):
-    code = load_train_tool().main(
+    code = load_tool('train').main(
         [CONFIG, '--work-dir', str(tmp_path), '--resume', str(tmp_path / 'nope.pth')])
     assert code == 2
     assert 'checkpoint not found' in capsys.readouterr().err

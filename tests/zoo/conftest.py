@@ -1,7 +1,6 @@
 """Fixtures of the model zoo tests: a local HTTP server, a small real
 checkpoint of the lite CPABMM config, and temporary zoo indexes."""
 import hashlib
-import importlib.util
 import os
 import os.path as osp
 import threading
@@ -18,15 +17,6 @@ LITE_CONFIG = osp.join(REPO, 'configs', 'cpabmm', 'cpabmm_k10-lite_1xb8-20e_synt
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def load_tool(name: str):
-    """``tools/<name>.py`` as a module (its ``main(argv)`` runs in-process)."""
-    spec = importlib.util.spec_from_file_location(f'{name}_tool',
-                                                  osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def folder_listing(folder) -> list:

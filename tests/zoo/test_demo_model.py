@@ -10,7 +10,9 @@ from cpabmm.apis import init_model
 from cpabmm.zoo import resolve_model
 from tests.apis.clips import captured_log, video_info
 from tests.datasets.media import astronaut, carphone, write_container
-from .conftest import LITE_CONFIG, folder_listing, load_tool, sha256_of, write_index
+from tests.tools.loading import load_tool
+
+from .conftest import LITE_CONFIG, folder_listing, sha256_of, write_index
 
 NAME = 'cpabmm_lite_test'
 

@@ -8,7 +8,9 @@ import pytest
 
 from cpabmm.zoo import (ChecksumError, DownloadError, cache_dir, fetch_source, fetch_url,
                         file_sha256)
-from .conftest import folder_listing, load_tool, sha256_of
+from tests.tools.loading import load_tool
+
+from .conftest import folder_listing, sha256_of
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB: several blocks of the transfer
 GOOD = sha256_of(PAYLOAD)

@@ -7,7 +7,9 @@ import pytest
 import yaml
 
 from cpabmm.zoo import ChecksumError, fetch_model, find_model, load_model_index, resolve_model
-from .conftest import REPO, folder_listing, load_tool, sha256_of, write_index
+from tests.tools.loading import load_tool
+
+from .conftest import REPO, folder_listing, sha256_of, write_index
 
 PAYLOAD = b'weights' * 1000
 CONFIG = 'configs/cpabmm/cpabmm_k10-lite_1xb8-20e_synthetic-64.py'

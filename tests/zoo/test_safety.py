@@ -11,7 +11,9 @@ import torch
 from cpabmm.apis import init_model
 from cpabmm.engine import load_checkpoint_file
 from cpabmm.zoo import fetch_url
-from .conftest import LITE_CONFIG, load_tool, sha256_of
+from tests.tools.loading import load_tool
+
+from .conftest import LITE_CONFIG, sha256_of
 
 
 class CreatesMarker:
