@@ -13,7 +13,8 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.cpabmm-installed
 EXT_SOURCES := $(shell find cpabmm/ops/csrc -name '*.cpp' -o -name '*.cu' -o -name '*.h' -o -name '*.cuh' 2>/dev/null)
 DEMO_OUT ?= outputs/demo
-DEMO_CONFIG ?= configs/cpabmm/cpabmm_k10-small_1xb8-20e_synthetic-64.py
+# the model-zoo checkpoint bundled in model_zoo/ (tools/download.py --list)
+DEMO_MODEL ?= cpabmm-lite
 
 .PHONY: setup demo test clean
 
@@ -33,13 +34,13 @@ test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 demo: setup
-	@echo "No trained checkpoint is bundled yet: this runs the whole CPABMM inference pipeline"
-	@echo "(keypoints, CPAB fit, dense motion, generator, streaming video) on the bundled example"
-	@echo "with RANDOM weights - the video shows the pipeline working, not a learned animation."
 	$(PY) tools/demo.py --source demo/source.png --driving demo/driving.mp4 \
-		--config $(DEMO_CONFIG) --random-weights --keypoints \
+		--model $(DEMO_MODEL) --keypoints \
 		--output $(DEMO_OUT)/result.mp4 --side-by-side
-	@echo "Result: $(DEMO_OUT)/result.mp4; preview: $(DEMO_OUT)/result_side_by_side.mp4"
+	@echo "Result:  $(DEMO_OUT)/result.mp4"
+	@echo "Preview: $(DEMO_OUT)/result_side_by_side.mp4 (source | driving | result, with keypoints)"
+	@echo "The bundled $(DEMO_MODEL) checkpoint is small and trained briefly on synthetic videos only:"
+	@echo "see model_zoo/README.md for what it can do and how to get a full model."
 
 clean:
 	rm -rf build *.egg-info cpabmm/*.so $(DEMO_OUT)
