@@ -13,6 +13,7 @@ from .conftest import REPO, folder_listing, sha256_of, write_index
 
 PAYLOAD = b'weights' * 1000
 CONFIG = 'configs/cpabmm/cpabmm_k10-lite_1xb8-20e_synthetic-64.py'
+BUNDLED_CONFIG = 'configs/cpabmm/cpabmm_k10-lite_1xb8-40e_synthetic-64.py'
 
 
 @pytest.fixture(scope='module')
@@ -206,5 +207,5 @@ def test_repository_official_entries(repo_index):
 def test_repository_bundled_entry(repo_index):
     entry = find_model(repo_index, 'cpabmm-lite')
     assert entry.name == 'cpabmm_k10-lite_synthetic-64'
-    assert entry.config == osp.join(REPO, *CONFIG.split('/'))
+    assert entry.config == osp.join(REPO, *BUNDLED_CONFIG.split('/'))
     assert entry.weights == osp.join(REPO, 'model_zoo', 'cpabmm_k10-lite_synthetic-64.pth')
