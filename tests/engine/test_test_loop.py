@@ -66,9 +66,10 @@ def test_unknown_protocol(tmp_path):
 
 def test_dataset_without_items(tmp_path):
     relative_animation_data(tmp_path / 'data')
-    # (serialize_data=False: MMEngine cannot serialise an empty data list)
+    # Pairs that drive no frame leave the dataset empty (serialize_data=False:
+    # MMEngine cannot serialise an empty data list).
     dataset = dict(type='CrossIdentityDataset', data_root=str(tmp_path / 'data'),
-                   num_pairs=0, serialize_data=False, pipeline=[dict(type='PackFramePair')])
+                   max_frames=0, serialize_data=False, pipeline=[dict(type='PackFramePair')])
     evaluator = dict(type='AnimationEvaluator', metrics=None, default_set='animation')
     runner = runner_for(tmp_path, dataset=dataset, evaluator=evaluator, protocol='animation')
     with pytest.raises(ValueError, match='CrossIdentityDataset has no videos'):
