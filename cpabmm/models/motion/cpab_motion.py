@@ -18,13 +18,14 @@ SOLVERS = ('fast', 'adam')
 
 
 class _Tessellated(torch.nn.Module):
-    """One CPAB tessellation with what the fast solver needs for it: the
-    penalty matrix ``M = Sigma^-1 + ridge I`` (``Sigma`` the smoothness
-    prior's covariance), the weight rule and the number of steps."""
+    """One CPAB tessellation with what the solvers need for it: the fast
+    solver's penalty matrix ``M = Sigma^-1 + ridge I`` (``Sigma`` the
+    smoothness prior's covariance), weight rule and number of steps; the
+    Adam loop's rotation into libcpab's kind of basis (``with_rotation``)."""
 
     def __init__(self, tess_size: Tuple[int, int], zero_boundary: bool,
                  volume_preservation: bool, backend: str, rule: WeightRule,
-                 ridge: float, steps: int, robust: float):
+                 ridge: float, steps: int, robust: float, with_rotation: bool):
         super().__init__()
         self.cpab = CPAB(tess_size=tess_size, zero_boundary=zero_boundary,
                          volume_preservation=volume_preservation, backend=backend)
@@ -38,6 +39,8 @@ class _Tessellated(torch.nn.Module):
         self.register_buffer('precision', precision, persistent=False)
         penalty = precision + ridge * identity
         self.register_buffer('inverse_penalty', torch.linalg.inv(penalty), persistent=False)
+        self.register_buffer('rotation', self.cpab.svd_rotation() if with_rotation else None,
+                             persistent=False)
 
     @property
     def dim(self) -> int:
@@ -51,6 +54,11 @@ class _Tessellated(torch.nn.Module):
         return fit_fast(control, target, self.transform, field, self.inverse_penalty.to(control),
                         self.rule, self.steps, self.robust)
 
+    def fit_adam(self, control: Tensor, target: Tensor, iterations: int, lr: float) -> Tensor:
+        """The published loop, in libcpab's kind of basis (see :func:`fit_adam`)."""
+        return fit_adam(control, target, self.transform, self.dim, iterations, lr,
+                        rotation=self.rotation.to(control))
+
 
 def _pair(value: Any, name: str) -> Tuple[Any, Any]:
     """``(partial, global)`` from one value for both or a pair."""
@@ -62,9 +70,8 @@ def _pair(value: Any, name: str) -> Tuple[Any, Any]:
     return value, value
 
 
-def _ladder(weights: Union[float, Sequence[float]], ratio: float = 10 ** 0.5) -> Tensor:
-    """A fixed weight, or the ascending ladder from ``lightest`` to
-    ``heaviest`` (``ratio`` apart) of a ``(lightest, heaviest)`` pair."""
+def _weight_range(weights: Union[float, Sequence[float]]) -> Tuple[float, float]:
+    """``(lightest, heaviest)`` from a fixed weight or an ascending pair."""
     if isinstance(weights, (int, float)):
         lightest = heaviest = float(weights)
     else:
@@ -72,8 +79,7 @@ def _ladder(weights: Union[float, Sequence[float]], ratio: float = 10 ** 0.5) ->
     if not 0 < lightest <= heaviest:
         raise ValueError('prior weights must be positive, as a weight or an ascending '
                          f'(lightest, heaviest) pair, got {weights!r}')
-    steps = int(math.floor(math.log(heaviest / lightest) / math.log(ratio) + 1e-9)) + 1
-    return lightest * ratio ** torch.arange(steps, dtype=torch.float64)
+    return lightest, heaviest
 
 
 @MODELS.register_module()
@@ -96,7 +102,8 @@ class CPABMotion(BaseMotion):
         zero_boundary: zero normal velocity on the domain boundary.
         volume_preservation: divergence-free fields.
         solver: ``'fast'`` (regularised Gauss-Newton, differentiable) or
-            ``'adam'`` (the published per-forward Adam loop).
+            ``'adam'`` (the published per-forward Adam loop, run in a dense
+            SVD basis as libcpab's, see :func:`fit_adam`).
         detach_keypoints: fit on detached keypoints, as published (always so
             for ``'adam'``).
         iterations: Gauss-Newton steps of the fast solver (one int, or
@@ -104,20 +111,20 @@ class CPABMotion(BaseMotion):
         prior_weights: weights of the fast solver's penalty
             ``theta' (Sigma^-1 + ridge I) theta`` (``Sigma``: the CPAB
             smoothness prior's covariance), ``(partial, global)``; each a
-            fixed weight or a ``(lightest, heaviest)`` range from which every
-            problem picks one (a ladder of factor sqrt(10)) by the rule of
-            ``fit_tolerance``, ``fit_slack`` and ``energy_budget``. The
-            defaults keep the keypoint error, theta norms and prior energies
-            at most those of the published loop on every keypoint
-            distribution of ``tools/benchmark.py motion`` (docs/motion.md).
+            fixed weight or a ``(lightest, heaviest)`` range within which
+            every problem picks one by the rule of ``fit_tolerance``,
+            ``fit_slack`` and ``energy_budget``. With the defaults the fast
+            solver's keypoint errors are at most the published loop's on every
+            keypoint distribution of ``tools/benchmark.py motion``, and its
+            thetas are smaller on the fixture's keypoints (docs/motion.md).
         ridge: identity part of the penalty (one value or a pair).
         fit_tolerance: a problem picks the heaviest weight whose linearised
             RMS residual is at most this fraction of its RMS motion, or,
             where no weight of the range reaches that,
         fit_slack: at most this factor times the least residual of the range;
         energy_budget: but never a weight so light that the penalty energy
-            exceeds this budget times the RMS motion (domain units); one value
-            or a pair.
+            exceeds this budget times the RMS motion (domain units) to the
+            power 1.5; one value or a pair.
         robust_scale: the fast solver's steps minimise the mean Euclidean
             keypoint error (reweighted least squares, points closer than this
             fraction of the RMS motion count as fitted); 0 for least squares.
@@ -141,8 +148,8 @@ class CPABMotion(BaseMotion):
                  prior_weights: Sequence[Any] = (2.5e-6, (1e-7, 1e-3)),
                  ridge: Union[float, Sequence[float]] = 10.0,
                  fit_tolerance: Union[float, Sequence[float]] = 0.03,
-                 fit_slack: Union[float, Sequence[float]] = 1.1,
-                 energy_budget: Union[float, Sequence[float]] = (math.inf, 5000.0),
+                 fit_slack: Union[float, Sequence[float]] = (1.1, 1.2),
+                 energy_budget: Union[float, Sequence[float]] = (math.inf, 7500.0),
                  robust_scale: float = 0.05,
                  adam_iterations: Sequence[int] = (100, 150),
                  adam_lr: float = 0.01,
@@ -166,10 +173,10 @@ class CPABMotion(BaseMotion):
                        _pair(fit_tolerance, 'fit_tolerance'), _pair(fit_slack, 'fit_slack'),
                        _pair(energy_budget, 'energy_budget'))
         tessellations = [
-            _Tessellated(tuple(tess), rule=WeightRule(_ladder(weights), float(tolerance),
+            _Tessellated(tuple(tess), rule=WeightRule(*_weight_range(weights), float(tolerance),
                                                       float(slack), float(budget)),
                          ridge=float(identity), steps=int(steps), robust=robust_scale,
-                         **flags)
+                         with_rotation=solver == 'adam', **flags)
             for tess, steps, weights, identity, tolerance, slack, budget
             in list(settings)[:1 + int(use_global)]]
         self.partial = tessellations[0]
@@ -199,8 +206,7 @@ class CPABMotion(BaseMotion):
         control = torch.where(valid[:, None, None], control, torch.full_like(control, 0.5))
         target = torch.where(valid[:, None, None], target, torch.full_like(target, 0.5))
         if self.solver == 'adam':
-            theta = fit_adam(control, target, tess.transform, tess.dim, adam_iterations,
-                             self.adam_lr)
+            theta = tess.fit_adam(control, target, adam_iterations, self.adam_lr)
         else:
             theta = tess.fit_fast(control, target)
         good = valid & torch.isfinite(theta).all(dim=1)

@@ -24,7 +24,7 @@ of x's triangle), so:
    steps minimise the mean Euclidean keypoint error rather than its square
    (:func:`_robust_scale`); each step shortened to at most ``max_step``.
 
-The weight ``w`` is chosen per problem and per step from a ladder
+The weight ``w`` is chosen per problem and per step within a range
 (:class:`WeightRule`, :func:`_choose_weights`): the heaviest weight that
 still fits the keypoints to a tolerance relative to their motion, but never
 so light that the field's energy exceeds a budget that grows with the motion
@@ -41,10 +41,16 @@ Adam loop (:func:`fit_adam`)
 ----------------------------
 The published inference: theta from 1e-6 in every entry, Adam (lr 0.01) on
 ``norm(2 T(c) - 1 - (2 s - 1))`` over all problems at once, detached inputs.
-It runs under ``torch.no_grad()`` too (it enables gradients locally).
+It runs under ``torch.no_grad()`` too (it enables gradients locally). Adam
+is not invariant to a rotation of theta's basis: the published loop works in
+libcpab's basis, a dense one from a full SVD of the constraints, and ends
+with smaller thetas and larger errors than the same loop in our sparse-born
+basis. Pass ``rotation`` (:meth:`~cpabmm.ops.cpab.CPAB.svd_rotation`) to run
+it in such a basis.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Callable, Optional, Tuple
 
@@ -66,10 +72,11 @@ class LinearisedField:
 
     def __init__(self, basis: Tensor, nc: Tuple[int, int]):
         self.nc = nc
-        self.rows = basis.reshape(-1, 2, 3, basis.shape[1])  # [nT, 2, 3, d]
+        # [nT, 3, 2, d]: per triangle, the rows multiplying x, y and 1.
+        self.rows = basis.reshape(-1, 2, 3, basis.shape[1]).transpose(1, 2).contiguous()
 
     def gather(self, points: Tensor) -> Tensor:
-        """Basis rows of each point's triangle: ``[..., 2, 3, d]``."""
+        """Basis rows of each point's triangle: ``[..., 3, 2, d]``."""
         with torch.no_grad():
             index = triangle_index(points, self.nc)
         return self.rows[index]
@@ -77,14 +84,15 @@ class LinearisedField:
     @staticmethod
     def velocity_matrix(rows: Tensor, points: Tensor) -> Tensor:
         """``V(x)``: ``[..., 2, d]`` with ``v_theta(x) = V(x) @ theta``."""
-        homogeneous = torch.cat([points, torch.ones_like(points[..., :1])], dim=-1)
-        return torch.einsum('...ijd,...j->...id', rows, homogeneous)
+        x, y = points[..., 0, None, None], points[..., 1, None, None]
+        return torch.addcmul(torch.addcmul(rows[..., 2, :, :], rows[..., 0, :, :], x),
+                             rows[..., 1, :, :], y)
 
     @staticmethod
     def linear_part(rows: Tensor, theta: Tensor) -> Tensor:
         """The field's 2x2 linear part ``Dv`` at each point: ``[G, n, 2, 2]``
-        for rows ``[G, n, 2, 3, d]`` and theta ``[G, d]``."""
-        return torch.einsum('gnijd,gd->gnij', rows[..., :2, :], theta)
+        for rows ``[G, n, 3, 2, d]`` and theta ``[G, d]``."""
+        return torch.einsum('gnjid,gd->gnij', rows[:, :, :2], theta)
 
 
 @dataclass(frozen=True)
@@ -92,22 +100,36 @@ class WeightRule:
     """How the fast solver picks each problem's penalty weight.
 
     Args:
-        weights: ascending ladder of penalty weights ``[L]``.
+        lightest, heaviest: range of the penalty weight (equal: a fixed weight).
         tolerance: residual the fit aims for, as a fraction of the motion
             ``|s - c|`` (both over all points of a problem).
         slack: where the tolerance is out of reach, accept residuals up to
-            this factor times the least one of the ladder.
-        budget: largest energy ``theta' M theta`` a step may reach unless
-            the heaviest weight is needed to stay within it.
-        motion: ``[G]`` motion ``|s - c|`` of each problem (set by
+            this factor times the least one of the range.
+        budget: largest energy ``theta' M theta`` a step may reach, times
+            ``motion ** 1.5``, unless the heaviest weight is needed to stay
+            within it. (The published loop's thetas grow faster than the
+            motion: their prior energy about doubles from the fixture's
+            pairs to motions twice as large.)
+        motion: ``[G]`` RMS motion ``|s - c|`` of each problem (set by
             :meth:`for_motion`).
     """
 
-    weights: Tensor
+    lightest: float
+    heaviest: float
     tolerance: float
     slack: float
     budget: float
     motion: Optional[Tensor] = None
+
+    @property
+    def fixed(self) -> bool:
+        return self.lightest == self.heaviest
+
+    def grid(self, per_decade: int = 16) -> Tensor:
+        """The weights tried: geometric from ``lightest`` to ``heaviest``."""
+        steps = math.ceil(per_decade * math.log10(self.heaviest / self.lightest)) + 1
+        return torch.logspace(math.log10(self.lightest), math.log10(self.heaviest), steps,
+                              dtype=torch.float64)
 
     def for_motion(self, motion: Tensor) -> WeightRule:
         return replace(self, motion=motion)
@@ -116,34 +138,34 @@ class WeightRule:
 def _choose_weights(gram: Tensor, b: Tensor, rule: WeightRule) -> Tensor:
     """Per problem, the penalty weight of the next step (``[G]``, no gradient).
 
-    On the linearised problem, the trial step of every weight of the ladder
-    gives a residual and an energy ``theta' M theta``. The weight is the
-    heaviest one whose residual is within ``rule.tolerance`` of the motion
-    (or within ``rule.slack`` times the least residual any weight reaches,
-    where that tolerance is out of reach), but never lighter than the lightest
-    weight that keeps the energy within ``rule.budget``. The choice is
-    piecewise constant in the keypoints, so gradients ignore it.
+    On the linearised problem, the step of weight ``w`` has a residual that
+    grows with ``w`` and an energy ``theta' M theta`` that shrinks with it. The
+    weight is the heaviest one of the rule's range whose residual is
+    within ``rule.tolerance`` of the motion (or within ``rule.slack`` times
+    the least residual of the range, where that tolerance is out of reach),
+    but never lighter than the lightest one that keeps the energy within
+    ``rule.budget``: the smoothest field that fits, the best fit that stays
+    small. Every weight of a fine geometric grid over the range (factor
+    ``10 ** (1 / 16)``) is tried at once from one eigendecomposition. The
+    choice carries no gradient.
     """
-    weights = rule.weights.to(b)
-    L, m = weights.shape[0], b.shape[1]
+    m = b.shape[1]
     with torch.no_grad():
-        # With K = U diag(k) U', the trial solution of (K + w I) a = b has
+        weights = rule.grid().to(b)                                    # [L]
+        # With K = U diag(k) U', the solution of (K + w I) a = b has
         # |K a - b| = w |a| = w |c / (k + w)| and energy a'Ka, c = U'b.
         k, U = torch.linalg.eigh(gram)
         k = k.clamp(min=0)[:, None]                                    # [G, 1, m]
         c2 = (U.transpose(1, 2) @ b.unsqueeze(-1)).squeeze(-1).square()[:, None]
         shrink = 1 / (k + weights[:, None]).square()                   # [G, L, m]
-        residual = weights * (c2 * shrink).sum(dim=2).sqrt()
-        energy = (k * c2 * shrink).sum(dim=2)
-        reach = rule.tolerance * rule.motion * (m / 2) ** 0.5
-        target = torch.maximum(reach, rule.slack * residual.min(dim=1).values)
-        close = residual <= target[:, None]
-        heaviest_close = torch.where(close.any(dim=1),
-                                     L - 1 - close.flip(1).to(torch.uint8).argmax(dim=1), 0)
-        within = energy <= rule.budget * rule.motion[:, None]
-        lightest_within = torch.where(within.any(dim=1), within.to(torch.uint8).argmax(dim=1),
-                                      L - 1)
-        index = torch.maximum(heaviest_close, lightest_within)
+        residual = weights * (c2 * shrink).sum(dim=2).sqrt()           # rising in w
+        energy = (k * c2 * shrink).sum(dim=2)                          # falling in w
+        target = torch.maximum(rule.tolerance * rule.motion * (m / 2) ** 0.5,
+                               rule.slack * residual[:, 0])
+        fitting = (residual <= target[:, None]).sum(dim=1) - 1         # heaviest that fits
+        budget = rule.budget * rule.motion ** 1.5
+        small = (energy > budget[:, None]).sum(dim=1)                  # lightest within
+        index = torch.maximum(fitting, small).clamp(max=len(weights) - 1)
     return weights[index]
 
 
@@ -163,8 +185,8 @@ def _step(J: Tensor, r: Tensor, theta: Tensor, inverse_penalty: Tensor,
     b = (J @ theta.unsqueeze(-1)).squeeze(-1) - r
     spread = J @ inverse_penalty                                       # [G, m, d]
     gram = spread @ J.transpose(1, 2)                                  # [G, m, m]
-    if rule.weights.numel() == 1:
-        weight = rule.weights.to(b).expand(b.shape[0])
+    if rule.fixed:
+        weight = b.new_full(b.shape[:1], rule.lightest)
     else:
         weight = _choose_weights(gram, b, rule)
     eye = torch.eye(b.shape[1], dtype=b.dtype, device=b.device)
@@ -223,8 +245,11 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, field: Lin
     """
     G, n, _ = control.shape
     theta = control.new_zeros(G, inverse_penalty.shape[0])
-    motion = (control - target).detach()
-    rule = rule.for_motion(motion.norm(dim=2).square().mean(dim=1).sqrt())
+    mean_square_motion = (control - target).square().sum(dim=2).mean(dim=1)
+    rule = rule.for_motion(mean_square_motion.detach().sqrt())
+    # The reweighting's floor is a smooth function of the keypoints (and
+    # carries their gradient): about robust * RMS motion, at least 1e-6.
+    floor = (robust ** 2 * mean_square_motion + 1e-12).sqrt()
 
     midpoint = (control + target) / 2
     V = field.velocity_matrix(field.gather(midpoint), midpoint).reshape(G, 2 * n, -1)
@@ -240,7 +265,7 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, field: Lin
         J = _solve_2x2(damped, V)                                      # [G, n, 2, d]
         residual = moved - target                                      # [G, n, 2]
         if robust > 0:
-            scale = _robust_scale(residual, (robust * rule.motion).clamp(min=1e-6))
+            scale = _robust_scale(residual, floor)
             J, residual = J * scale[..., None, None], residual * scale[..., None]
         J, residual = J.reshape(G, 2 * n, -1), residual.reshape(G, 2 * n)
         theta = theta + _limit(_step(J, residual, theta, inverse_penalty, rule), max_step)
@@ -248,20 +273,23 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, field: Lin
 
 
 def fit_adam(control: Tensor, target: Tensor, transform: TransformFn, dim: int,
-             iterations: int, lr: float = 0.01) -> Tensor:
+             iterations: int, lr: float = 0.01, rotation: Optional[Tensor] = None) -> Tensor:
     """The published per-forward Adam loop (detached inputs, theta detached).
 
     The loss is the norm, over all problems together, of the difference in
-    [-1, 1] units: ``norm(2 T(c) - 1 - (2 s - 1))``.
+    [-1, 1] units: ``norm(2 T(c) - 1 - (2 s - 1))``. With ``rotation`` ``R``
+    (``[d, d]``, orthogonal), Adam runs on ``phi = R' theta``, i.e. in the
+    basis ``basis @ R``; theta is returned either way.
     """
     control, target = control.detach(), target.detach()
+    to_theta = (lambda phi: phi) if rotation is None else (lambda phi: phi @ rotation.T)
     with torch.enable_grad():
-        theta = torch.full((control.shape[0], dim), 1e-6, dtype=control.dtype,
-                           device=control.device, requires_grad=True)
-        optimizer = torch.optim.Adam([theta], lr=lr)
+        phi = torch.full((control.shape[0], dim), 1e-6, dtype=control.dtype,
+                         device=control.device, requires_grad=True)
+        optimizer = torch.optim.Adam([phi], lr=lr)
         for _ in range(iterations):
             optimizer.zero_grad()
-            loss = torch.norm(2 * (transform(theta, control) - target))
+            loss = torch.norm(2 * (transform(to_theta(phi), control) - target))
             loss.backward()
             optimizer.step()
-    return theta.detach()
+    return to_theta(phi.detach())

@@ -128,6 +128,13 @@ class CPAB(torch.nn.Module):
     # ------------------------------------------------------------------
     # Parameters
     # ------------------------------------------------------------------
+    def svd_rotation(self) -> Tensor:
+        """``[d, d]`` orthogonal ``R`` with ``svd_basis = basis @ R`` (float64),
+        for optimisers that should see libcpab's kind of basis
+        (:attr:`Tessellation.svd_basis`)."""
+        rotation = self.tessellation.basis.T @ self.tessellation.svd_basis
+        return torch.from_numpy(rotation).to(self.basis.device)
+
     def theta_to_A(self, theta: Tensor) -> Tensor:
         """Per-triangle matrices ``[T, nT, 2, 3]`` of ``theta [T, d]``."""
         B = self.basis_as(theta.dtype, theta.device)

@@ -236,6 +236,19 @@ class Tessellation:
         q, _ = np.linalg.qr(V)   # V has full column rank (injective map)
         return np.ascontiguousarray(q)
 
+    @cached_property
+    def svd_basis(self) -> np.ndarray:
+        """``[D, d]`` another orthonormal basis of the same null space, the
+        one libcpab builds: the right singular vectors of a full SVD of
+        :attr:`constraint_matrix` with zero singular values. It is dense, a
+        generic rotation of :attr:`basis`; optimisers that are not invariant
+        to rotations (Adam) behave in it as they do in libcpab's.
+        """
+        L = self.constraint_matrix
+        _, s, vh = np.linalg.svd(L, full_matrices=True)
+        rank = int((s > max(L.shape) * np.finfo(np.float64).eps * s[0]).sum())
+        return np.ascontiguousarray(vh[rank:].T)
+
     @property
     def d(self) -> int:
         """Dimension of theta."""

@@ -45,32 +45,59 @@ def published_thetas(fixture, family, tess):
     return theta @ lib_basis.T @ tess.cpab.basis.double()
 
 
-def test_fast_solver_beats_both_adam_loops_on_the_fixture(cpab_fixture):
+def published_sizes(fixture, tess):
+    """Mean norm and prior energy of the published loop's thetas per family."""
+    sizes = {}
+    for family, tessellated in (('partial', tess.partial), ('global', tess.global_)):
+        theta = published_thetas(fixture, family, tessellated)
+        energy = torch.einsum('gd,de,ge->g', theta, tessellated.precision, theta)
+        sizes[family] = dict(mean_norm=theta.norm(dim=1).mean().item(),
+                             energy=energy.mean().item())
+    return sizes
+
+
+def test_fast_solver_beats_the_published_loop_on_the_fixture(cpab_fixture):
+    """Lower keypoint errors than the published loop's recorded ones, with
+    smaller thetas (norm and prior energy) than its own (libcpab's)."""
     keypoint_fit = cpab_fixture['keypoint_fit']
     kp_s, kp_d = keypoint_fit['kp_source'].double(), keypoint_fit['kp_driving'].double()
     fast = CPABMotion().double()
     _, errors, sizes, _ = fit(fast, kp_s, kp_d)
-    _, adam_errors, adam_sizes, _ = fit(CPABMotion(solver='adam').double(), kp_s, kp_d)
+    published = published_sizes(cpab_fixture, fast)
     for family in ('partial', 'global'):
-        assert errors[family] <= keypoint_fit[family]['mean_error']     # published errors
-        assert errors[family] <= adam_errors[family]                    # our Adam loop
-        assert sizes[family]['mean_norm'] <= adam_sizes[family]['mean_norm']
-        assert sizes[family]['energy'] <= adam_sizes[family]['energy']
-    # The partial thetas are also no larger than the published loop's own. The
-    # global ones are smaller than our Adam loop's but not than libcpab's (in
-    # our basis: mean norm 5.00 vs 4.06, prior energy 30.5 vs 27.7), which
-    # stops at a larger error (0.0314 vs 0.0241): docs/motion.md.
-    published = published_thetas(cpab_fixture, 'partial', fast.partial)
-    assert sizes['partial']['mean_norm'] <= published.norm(dim=1).mean()
-    energy = torch.einsum('gd,de,ge->g', published, fast.partial.precision, published).mean()
-    assert sizes['partial']['energy'] <= energy
+        assert errors[family] <= keypoint_fit[family]['mean_error']
+        assert sizes[family]['mean_norm'] <= published[family]['mean_norm']
+        assert sizes[family]['energy'] <= published[family]['energy']
+
+
+def test_adam_solver_reproduces_the_published_loop(cpab_fixture):
+    """Our 'adam' solver ends where libcpab's loop did on the fixture's pairs
+    (errors and theta sizes within 10%), which takes a dense basis like
+    libcpab's: in the sparse-born basis of the op the same loop reaches a 13%
+    lower global error with 55% larger thetas."""
+    keypoint_fit = cpab_fixture['keypoint_fit']
+    kp_s, kp_d = keypoint_fit['kp_source'].double(), keypoint_fit['kp_driving'].double()
+    adam = CPABMotion(solver='adam').double()
+    _, errors, sizes, _ = fit(adam, kp_s, kp_d)
+    published = published_sizes(cpab_fixture, adam)
+    for family in ('partial', 'global'):
+        assert errors[family] == pytest.approx(keypoint_fit[family]['mean_error'], rel=0.1)
+        assert sizes[family]['mean_norm'] == pytest.approx(published[family]['mean_norm'],
+                                                           rel=0.1)
+    adam.global_.rotation = torch.eye(adam.global_.dim, dtype=torch.float64)
+    _, sparse_errors, sparse_sizes, _ = fit(adam, kp_s, kp_d)
+    assert sparse_errors['global'] < 0.9 * keypoint_fit['global']['mean_error']
+    assert sparse_sizes['global']['mean_norm'] > 1.3 * published['global']['mean_norm']
 
 
 @pytest.fixture(scope='module')
 def adam_fits(cpab_fixture):
-    """The published algorithm on every distribution (seed 0; 4 samples, 6 for
-    the fixture's 4 pairs and 2 noisy copies)."""
+    """The published loop on every distribution (seed 0; 4 samples, 6 for the
+    fixture's 4 pairs and 2 noisy copies), in libcpab's own basis (the
+    fixture's): where its thetas end depends on the basis by 10-20%."""
     adam = CPABMotion(solver='adam').double()
+    for tess, name in ((adam.partial, 'tess4'), (adam.global_, 'tess6')):
+        tess.rotation = tess.cpab.basis.double().T @ cpab_fixture[name]['basis'].double()
     fits = {}
     for distribution in DISTRIBUTIONS:
         samples = 6 if distribution == 'fixture-noisy' else 4
@@ -82,12 +109,17 @@ def adam_fits(cpab_fixture):
 
 @pytest.mark.parametrize('distribution', DISTRIBUTIONS)
 def test_fast_solver_beats_adam_without_overfitting(distribution, adam_fits):
+    """Errors at most the published loop's everywhere, with thetas about as
+    small: partial ones within 10% (the loop's own sizes move by about that
+    from one dense basis to another), global ones within 25% (docs/motion.md:
+    on small and large motions the loop's stopping point is already
+    efficient)."""
     kp_s, kp_d, adam_errors, adam_sizes, adam_determinants = adam_fits[distribution]
     _, errors, sizes, determinants = fit(CPABMotion().double(), kp_s, kp_d)
-    for family in ('partial', 'global'):
+    for family, size_margin in (('partial', 1.1), ('global', 1.25)):
         assert errors[family] <= adam_errors[family]
-        assert sizes[family]['mean_norm'] <= adam_sizes[family]['mean_norm']
-        assert sizes[family]['energy'] <= adam_sizes[family]['energy']
+        assert sizes[family]['mean_norm'] <= size_margin * adam_sizes[family]['mean_norm']
+        assert sizes[family]['energy'] <= size_margin * adam_sizes[family]['energy']
         # Diffeomorphic, no more folded than Adam's warps allow.
         assert determinants[family][0] > 0
         assert determinants[family][0] > 0.5 * adam_determinants[family][0]
@@ -135,7 +167,7 @@ def test_gradients_to_keypoints_pass_gradcheck():
         return motion.warp_points(motion.fit({'value': source}, {'value': driving}), points)
 
     assert torch.autograd.gradcheck(warped, (kp_s.requires_grad_(), kp_d.requires_grad_()),
-                                    eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=True)
+                                    eps=1e-6, atol=1e-5, rtol=1e-3)
 
 
 def test_detached_keypoints_get_no_gradient():
