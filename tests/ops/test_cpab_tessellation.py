@@ -57,6 +57,23 @@ def test_span_equals_libcpab(libcpab, key, n):
     assert np.abs(fixture @ (fixture.T @ B) - B).max() < 1e-10
 
 
+@pytest.mark.parametrize('key, n', [('tess4', 4), ('tess6', 6)])
+def test_svd_basis_is_a_dense_rotation_like_libcpabs(libcpab, key, n):
+    """The SVD basis spans the same space, is orthonormal, and is dense as
+    libcpab's is (the sparse-born basis is mostly zeros)."""
+    T = CPAB((n, n), backend='torch')
+    B, svd = T.tessellation.basis, T.tessellation.svd_basis
+    fixture = libcpab[key]['basis'].numpy()
+    assert np.abs(svd.T @ svd - np.eye(svd.shape[1])).max() < 1e-12
+    assert np.abs(fixture @ (fixture.T @ svd) - svd).max() < 1e-10
+    for dense in (svd, fixture):
+        assert (np.abs(dense) < 1e-12).mean() < 0.01
+    assert (np.abs(B) < 1e-12).mean() > 0.5
+    rotation = T.svd_rotation().numpy()
+    assert np.abs(rotation.T @ rotation - np.eye(len(rotation))).max() < 1e-12
+    assert np.abs(B @ rotation - svd).max() < 1e-12
+
+
 def _libcpab_findcellidx(x: float, y: float, nx: int, ny: int) -> int:
     """Line-by-line transcription of libcpab's C++ ``findcellidx_2D``."""
     inc_x, inc_y = 1.0 / nx, 1.0 / ny
