@@ -144,7 +144,7 @@ class CPABMotion(BaseMotion):
                  volume_preservation: bool = False,
                  solver: str = 'fast',
                  detach_keypoints: bool = False,
-                 iterations: Union[int, Sequence[int]] = (2, 3),
+                 iterations: Union[int, Sequence[int]] = (1, 2),
                  prior_weights: Sequence[Any] = (2.5e-6, (1e-7, 1e-3)),
                  ridge: Union[float, Sequence[float]] = 10.0,
                  fit_tolerance: Union[float, Sequence[float]] = 0.03,
