@@ -24,7 +24,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='resume from the given checkpoint, or from the latest one in '
         'the work directory when no path is given')
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision (CUDA)')
+        '--amp', action='store_true',
+        help='mixed precision (bfloat16 autocast; CPU or a GPU with bfloat16)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -42,8 +43,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def apply_amp(cfg) -> None:
-    """Switch the optimiser wrapper(s) to mixed precision."""
+    """Mixed precision: bfloat16 autocast for the animation models (any
+    device with bfloat16, several optimisers included), MMEngine's
+    ``AmpOptimWrapper`` (CUDA) for other models with a single optimiser."""
     import torch
+    if cfg.model.get('type') == 'ImageAnimator':
+        if torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
+            raise ConfigError('--amp trains in bfloat16, which this GPU does not support; '
+                              'drop --amp to train in float32')
+        cfg.model.mixed_precision = 'bfloat16'
+        return
     if not torch.cuda.is_available():
         raise ConfigError('--amp needs a CUDA device (none found); drop --amp to train in float32')
     wrapper = cfg.optim_wrapper

@@ -136,8 +136,9 @@ class ModuleOptimWrapperConstructor:
                 wrapper_type = OPTIM_WRAPPERS.get(wrapper_type)
             if isinstance(wrapper_type, type) and issubclass(wrapper_type, AmpOptimWrapper):
                 raise ValueError(
-                    f'optim_wrapper.{name}: mixed precision (AmpOptimWrapper, --amp) is not '
-                    'available with several optimisers sharing one loss; train in float32')
+                    f'optim_wrapper.{name}: AmpOptimWrapper scales the loss per optimiser and '
+                    'cannot serve several sharing one loss; use tools/train.py --amp '
+                    "(model.mixed_precision='bfloat16') instead")
             self.wrapper_cfgs[name] = cfg
         if not self.wrapper_cfgs:
             raise ValueError('optim_wrapper with ModuleOptimWrapperConstructor needs at least '

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from contextlib import contextmanager, nullcontext
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper, OptimWrapperDict
@@ -12,6 +13,7 @@ from torch import Tensor, nn
 from cpabmm.registry import MODELS
 from . import loss_terms  # noqa: F401  (registers the loss terms)
 from .motion.base import BaseMotion, Keypoints
+from .precision import MIXED_PRECISION, autocast_context, in_float32
 from .relative_motion import relative_keypoints
 
 ConfigType = Union[dict, nn.Module]
@@ -79,6 +81,10 @@ class ImageAnimator(BaseModel):
         predict_outputs: what ``predict`` returns besides the prediction by
             default (see ``PREDICT_OUTPUTS``).
         data_preprocessor: defaults to :class:`AnimationDataPreprocessor`.
+        mixed_precision: ``'bfloat16'``: training forward passes under
+            bfloat16 autocast (``tools/train.py --amp``), with the motion fits
+            and warps and the loss terms in float32
+            (:mod:`cpabmm.models.precision`); None: float32.
     """
 
     def __init__(self, keypoint_detector: ConfigType, motion: ConfigType,
@@ -89,6 +95,7 @@ class ImageAnimator(BaseModel):
                  losses: Optional[Dict[str, ConfigType]] = None,
                  predict_outputs: Sequence[str] = (),
                  data_preprocessor: Optional[ConfigType] = None,
+                 mixed_precision: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='AnimationDataPreprocessor')
@@ -109,6 +116,10 @@ class ImageAnimator(BaseModel):
         self.background = _build(background, in_channels=num_channels)
         self.avd = _build(avd, num_keypoints=self.motion.num_keypoints)
         self.bg_start = bg_start
+        if mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f'mixed_precision must be one of {MIXED_PRECISION}, '
+                             f'got {mixed_precision!r}')
+        self.mixed_precision = mixed_precision
         self.transform_dropout = transform_dropout
         self.losses = nn.ModuleDict({name: _build(cfg) for name, cfg in (losses or {}).items()})
         unknown = sorted(set(predict_outputs) - set(PREDICT_OUTPUTS))
@@ -181,7 +192,7 @@ class ImageAnimator(BaseModel):
         the generator's (``prediction``, ``deformed``, optionally
         ``warped_encoder_maps``) and the ``motion_params``.
         """
-        params = self.motion.fit(kp_source, kp_driving)
+        params = in_float32(self.motion.fit, kp_source, kp_driving)
         out = self.dense_motion(source, kp_source, kp_driving, self.motion, params,
                                 bg_affine=bg_affine, dropout_p=dropout_p)
         out.update(self.generator(source, out['flow'], out['occlusion'],
@@ -320,7 +331,7 @@ class ImageAnimator(BaseModel):
             out = self.compute_outputs(inputs['source'], inputs['driving'])
         terms: Dict[str, Tensor] = {}
         for name, loss in self.losses.items():
-            value = loss(out, inputs, self)
+            value = in_float32(loss, out, inputs, self)   # no bfloat16 loss terms
             if isinstance(value, dict):
                 terms.update(value)
             else:
@@ -360,21 +371,29 @@ class ImageAnimator(BaseModel):
             the logged values (every term, and ``loss``, their sum).
         """
         forward = forward or self
-        single = not isinstance(optim_wrapper, OptimWrapperDict)
-        context = optim_wrapper.optim_context(self) if single else nullcontext()
-        with context:
+        with self._forward_context(optim_wrapper):
             data = self.data_preprocessor(data, True)
             inputs = data['inputs']
             generated, terms = forward(inputs, data['data_samples'], mode='train')
         log_vars = self._update(terms, optim_wrapper)
         if any(hasattr(loss, 'discriminator_forward') for loss in self.losses.values()):
-            with context:
+            with self._forward_context(optim_wrapper):
                 disc_terms = forward(inputs, mode='discriminator', generated=generated)
             disc_log_vars = self._update(disc_terms, optim_wrapper)
             disc_log_vars.pop('loss')
             log_vars.update(disc_log_vars)
         self._keep_visuals(inputs, generated)
         return log_vars
+
+    @contextmanager
+    def _forward_context(self, optim_wrapper: OptimWrapper) -> Iterator[None]:
+        """A single wrapper's context (e.g. MMEngine's AMP) and, with
+        ``mixed_precision``, bfloat16 autocast on the model's device."""
+        single = not isinstance(optim_wrapper, OptimWrapperDict)
+        device = next(self.parameters()).device
+        with (optim_wrapper.optim_context(self) if single else nullcontext()), \
+                autocast_context(self.mixed_precision, device):
+            yield
 
     def _update(self, terms: Dict[str, Tensor], optim_wrapper: OptimWrapper
                 ) -> Dict[str, Tensor]:

@@ -11,6 +11,7 @@ from cpabmm.registry import MODELS
 from .geometry import apply_projective, coordinate_grid, keypoint_heatmaps
 from .layers import AntiAliasDownsample, Hourglass, UpBlock2d, num_halvings
 from .motion.base import BaseMotion, Keypoints, MotionParams
+from .precision import in_float32
 
 INPUT_LAYOUTS = ('grouped', 'interleaved')
 
@@ -116,7 +117,7 @@ class DenseMotionNetwork(nn.Module):
         background first: ``[B, N + 1, h, w, 2]``."""
         batch, _, h, w = source.shape
         grid = coordinate_grid((h, w), source.dtype, source.device)
-        foreground = motion.warp(motion_params, grid)
+        foreground = in_float32(motion.warp, motion_params, grid)
         background = grid.expand(batch, 1, h, w, 2)
         if bg_affine is not None:
             background = apply_projective(bg_affine, background)

@@ -388,3 +388,39 @@ def test_without_the_guard_the_nan_step_reaches_the_weights(tmp_path):
     weights = hook_of(runner, 'WeightHistoryHook').history
     assert all(torch.isfinite(value).all() for value in weights[3].values())
     assert not all(torch.isfinite(value).all() for value in weights[4].values())
+
+
+@pytest.mark.parametrize('path', [TPSMM_LITE, CPABMM_LITE, FOMM], ids=['tpsmm', 'cpabmm', 'fomm'])
+def test_bfloat16_mixed_precision_trains_like_float32(path, tmp_path):
+    """``--amp`` (``model.mixed_precision='bfloat16'``): the forward pass's
+    convolutions run in bfloat16, the motion parameters stay float32, and the
+    losses of the same seeded run follow float32's closely."""
+    def losses(precision, seen=None):
+        cfg = tiny_config(path, **TINY_RUN, **{
+            'train_cfg.max_epochs': 3, 'randomness': dict(seed=1, deterministic=True),
+            'model.mixed_precision': precision})
+        cfg.work_dir = str(tmp_path / str(precision))
+        runner = Runner.from_cfg(cfg)
+        if seen is not None:
+            conv = next(m for m in runner.model.generator.modules()
+                        if isinstance(m, torch.nn.Conv2d))
+            conv.register_forward_hook(lambda module, args, out: seen.add(('conv', out.dtype)))
+            runner.model.dense_motion.register_forward_hook(
+                lambda module, args, out: seen.update(
+                    ('motion', value.dtype) for value in args[4].values()))
+        runner.train()
+        return torch.as_tensor(losses_of(runner))
+
+    seen = set()
+    mixed, full = losses('bfloat16', seen), losses(None)
+    assert ('conv', torch.bfloat16) in seen        # the animation forward pass
+    assert {dtype for kind, dtype in seen if kind == 'motion'} == {torch.float32}
+    assert torch.isfinite(mixed).all() and len(mixed) == len(full) == 6
+    assert mixed[0].item() == pytest.approx(full[0].item(), rel=0.02)
+    assert mixed.mean().item() == pytest.approx(full.mean().item(), rel=0.1)
+
+
+def test_unknown_mixed_precision_is_refused():
+    cfg = tiny_config(TPSMM_LITE, **{'model.mixed_precision': 'float16'})
+    with pytest.raises(ValueError, match="mixed_precision must be one of"):
+        build(cfg)

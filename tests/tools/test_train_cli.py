@@ -6,8 +6,11 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from tests.tools.loading import load_tool
+
+from cpabmm.engine.config import load_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'tests', 'data', 'configs', 'tiny_regressor_runner.py')
@@ -92,3 +95,20 @@ def test_two_process_gloo_training_keeps_ranks_in_sync(tmp_path):
     for key in rank0:
         torch.testing.assert_close(rank0[key], rank1[key], rtol=0, atol=0)
     assert any(not torch.equal(rank0[k], initial[k]) for k in rank0)
+
+
+def test_amp_sets_bfloat16_autocast_for_animation_models():
+    train = load_tool('train')
+    cfg = load_config(osp.join(ROOT, 'configs', 'cpabmm',
+                               'cpabmm_k10-lite_1xb8-40e_synthetic-64.py'))
+    train.apply_amp(cfg)
+    assert cfg.model.mixed_precision == 'bfloat16'
+
+
+def test_amp_for_other_models_needs_cuda(tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip('the CPU-only refusal')
+    code = load_tool('train').main([CONFIG, '--work-dir', str(tmp_path), '--amp'])
+    assert code == 2
+    message = capsys.readouterr().err.strip().splitlines()
+    assert len(message) == 1 and '--amp needs a CUDA device' in message[0]
