@@ -251,10 +251,16 @@ def run_train(args: argparse.Namespace) -> None:
         print(f'  batch {batch} at {size}x{size}:')
         results = {}
         for name in args.models:
-            results[name] = time_train_step(training_config(CONFIG_ROOT, name, size), batch,
-                                            args.repeat, device)
+            cfg = training_config(CONFIG_ROOT, name, size)
+            results[name] = time_train_step(cfg, batch, args.repeat, device)
             print(f'    {name:7s} {results[name]["wall"]:8.2f} s wall '
                   f'{results[name]["cpu"]:8.2f} s CPU')
+            if args.amp:
+                cfg.model.mixed_precision = 'bfloat16'
+                mixed = time_train_step(cfg, batch, args.repeat, device)
+                print(f'    {name:7s} {mixed["wall"]:8.2f} s wall {mixed["cpu"]:8.2f} s CPU with '
+                      f'--amp (bfloat16 autocast): x{mixed["wall"] / results[name]["wall"]:.2f} '
+                      'wall')
         print_ratio(results, 'within 1.5x')
 
 
@@ -264,6 +270,8 @@ def add_train_parser(subparsers) -> None:
     add_sizes_argument(p)
     p.add_argument('--repeat', type=int, default=2)
     p.add_argument('--device', default='cpu')
+    p.add_argument('--amp', action='store_true',
+                   help='also time each model with bfloat16 autocast (tools/train.py --amp)')
     p.set_defaults(run=run_train)
 
 
