@@ -10,6 +10,8 @@ PY := $(VENV)/bin/python
 # The torch release this project is tested with (pip takes it from the local
 # disk where a machine has it); override to use another build.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+# the build tools (e.g. SETUPTOOLS_SPEC='setuptools==78.1.1 wheel' to try an older one)
+SETUPTOOLS_SPEC ?= setuptools wheel
 STAMP := $(VENV)/.cpabmm-installed
 EXT_SOURCES := $(shell find cpabmm/ops/csrc -name '*.cpp' -o -name '*.cu' -o -name '*.h' -o -name '*.cuh' 2>/dev/null)
 DEMO_OUT ?= outputs/demo
@@ -20,18 +22,20 @@ DEMO_MODEL ?= cpabmm-lite
 
 setup: $(STAMP)
 
-$(STAMP): setup.py $(wildcard requirements/*.txt) $(EXT_SOURCES)
+$(STAMP): setup.py pyproject.toml $(wildcard requirements/*.txt) $(EXT_SOURCES)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "cpabmm needs Python 3.10 or newer"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q setuptools wheel
+	$(PY) -m pip install -q $(SETUPTOOLS_SPEC)
 	$(PY) -m pip install -q $(TORCH_SPEC)
 	$(PY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt
 	$(PY) -m pip install -q --no-deps -r requirements/faces.txt
 	$(PY) -m pip install -q --no-build-isolation -e .
+	@# the compiled op imports and agrees with the reference (CPABMM_WITH_OPS=0: not required)
+	$(PY) -m cpabmm.utils.collect_env $(if $(filter 0,$(CPABMM_WITH_OPS)),,--require-ops)
 	@touch $@
 
 test: setup
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -rs $(PYTEST_ARGS)
 
 demo: setup
 	$(PY) tools/demo.py --source demo/source.png --driving demo/driving.mp4 \

@@ -1,13 +1,33 @@
-"""Shared test set-up: the fixtures folder and CUDA skipping."""
+"""Shared test set-up: the fixtures folder, CUDA skipping, and the CPAB
+backend in the header (``CPABMM_REQUIRE_OPS=1``, which CI sets, makes a
+missing compiled op an error instead of skipped kernel tests)."""
+import os
 import os.path as osp
 
 import pytest
 import torch
 
 import cpabmm.engine  # noqa: F401  (weights-only checkpoint loading)
+from cpabmm.ops.cpab.function import (BUILD_COMMAND, backend_name, backends_summary,
+                                       compiled_available)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_FIXTURES = osp.join(REPO_ROOT, '..', 'shared', 'fixtures')
+
+
+def pytest_report_header(config):
+    return f'cpabmm CPAB op: {backends_summary()}'
+
+
+def pytest_configure(config):
+    if os.environ.get('CPABMM_REQUIRE_OPS') != '1':
+        return
+    devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+    for device in devices:
+        if not compiled_available(torch.device(device)):
+            raise pytest.UsageError(
+                f'CPABMM_REQUIRE_OPS=1 but the CPAB op on {device} is the '
+                f'{backend_name(torch.device(device))}; build it with `{BUILD_COMMAND}`')
 
 
 def pytest_collection_modifyitems(config, items):

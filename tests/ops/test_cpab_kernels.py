@@ -14,7 +14,7 @@ from tests.tools.loading import load_tool
 
 pytestmark = pytest.mark.skipif(
     not function.compiled_available(torch.device('cpu')),
-    reason='cpabmm._ext is not built (python setup.py build_ext --inplace)')
+    reason=f'cpabmm._ext is not built ({function.BUILD_COMMAND})')
 
 DEVICES = ['cpu', pytest.param('cuda', marks=pytest.mark.cuda)]
 

@@ -8,7 +8,8 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
-from . import reference
+from . import function, reference
+from .function import BUILD_COMMAND, backend_name
 from .prior import covariance_cpa, sample_gaussian
 from .tessellation import Tessellation
 
@@ -26,10 +27,6 @@ def _tessellation(nc: Tuple[int, int], zero_boundary: bool,
 
 def _compiled_ops(device: torch.device):
     """The compiled op module if it is built for ``device``, else None."""
-    try:
-        from . import function
-    except ImportError:
-        return None
     return function if function.compiled_available(device) else None
 
 
@@ -212,14 +209,13 @@ class CPAB(torch.nn.Module):
             return ops.compiled_velocity, ops.compiled_integrate
         if self.backend != 'auto':
             raise RuntimeError(f'backend={self.backend!r}: the compiled CPAB ops are not '
-                               'built for this device; install with '
-                               '`pip install --no-build-isolation -e .` or use '
-                               "backend='auto' or 'torch'")
+                               f'built for this device; build them with `{BUILD_COMMAND}` '
+                               "in the repository's root or use backend='auto' or 'torch'")
         if device.type not in _fallback_warned:
             _fallback_warned.add(device.type)
-            print_log(f'compiled CPAB ops are not available on {device.type}; using the '
-                      'PyTorch reference integrator (slower)', logger='current',
-                      level=logging.WARNING)
+            print_log(f'CPAB op on {device.type}: {backend_name(device)}; the reference '
+                      f'is slower: build the compiled op with `{BUILD_COMMAND}` in the '
+                      "repository's root", logger='current', level=logging.WARNING)
         return reference.velocity, self._reference_integrate
 
     def _reference_integrate(self, A: Tensor, points: Tensor, nc) -> Tensor:

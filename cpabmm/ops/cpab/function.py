@@ -20,9 +20,11 @@ from typing import Sequence, Tuple
 import torch
 from torch.autograd.function import once_differentiable
 
-from ._ext import load_ext
+from ._ext import ext_import_error, load_ext
 
 _HALF_DTYPES = (torch.float16, torch.bfloat16)
+# builds the compiled op in the environment, from the repository's root
+BUILD_COMMAND = 'pip install --no-build-isolation -e .'
 
 
 def compiled_available(device: torch.device) -> bool:
@@ -36,6 +38,37 @@ def compiled_available(device: torch.device) -> bool:
     if device.type == 'cuda':
         return bool(ext.has_cuda()) and torch.cuda.is_available()
     return False
+
+
+def backend_name(device: torch.device) -> str:
+    """The CPAB backend that ``CPAB(backend='auto')`` runs on ``device``, with
+    the reason when it is the reference: e.g. ``'compiled C++ (OpenMP, 2
+    threads)'``, ``'compiled CUDA'``, ``'PyTorch reference (cpabmm._ext is
+    not built: ...)'``."""
+    device = torch.device(device)
+    if compiled_available(device):
+        if device.type == 'cpu':
+            return f'compiled C++ (OpenMP, {torch.get_num_threads()} threads)'
+        return 'compiled CUDA'
+    ext = load_ext()
+    if ext is None:
+        reason = f'cpabmm._ext is not built: {ext_import_error()}'
+    elif device.type == 'cuda' and not ext.has_cuda():
+        reason = 'cpabmm._ext was built without CUDA'
+    else:
+        reason = f'no compiled kernels for {device.type}'
+    return f'PyTorch reference ({reason})'
+
+
+def backends_summary() -> str:
+    """One line naming the CPAB backend of the CPU and, when a GPU is
+    visible, of CUDA (the test run's header and the tools' logs show it)."""
+    parts = [f'cpu: {backend_name(torch.device("cpu"))}']
+    if torch.cuda.is_available():
+        parts.append(f'cuda: {backend_name(torch.device("cuda"))}')
+    elif load_ext() is not None and load_ext().has_cuda():
+        parts.append('cuda: kernels built, no CUDA device visible')
+    return '; '.join(parts)
 
 
 class _CompiledOp(torch.autograd.Function):
@@ -61,9 +94,8 @@ class _CompiledOp(torch.autograd.Function):
 def _apply(name: str, A: torch.Tensor, points: torch.Tensor,
            nc: Sequence[int]) -> torch.Tensor:
     if load_ext() is None:
-        raise RuntimeError('cpabmm._ext is not built; build it with '
-                           '`python setup.py build_ext --inplace` or use '
-                           "backend='torch'")
+        raise RuntimeError(f'cpabmm._ext is not built; build it with `{BUILD_COMMAND}` '
+                           "in the repository's root or use backend='torch'")
     nx, ny = (int(n) for n in nc)
     in_dtype = A.dtype
     if in_dtype in _HALF_DTYPES:

@@ -1,0 +1,1 @@
+"""Utilities of cpabmm that belong to no single component."""
