@@ -17,7 +17,8 @@ import torch
 from mmengine.utils.dl_utils import collect_env as collect_base_env
 
 from cpabmm.ops.cpab import CPAB
-from cpabmm.ops.cpab.function import BUILD_COMMAND, backend_name, compiled_available
+from cpabmm.ops.cpab.function import (BUILD_COMMAND, backend_name, compiled_available,
+                                       load_ext)
 from cpabmm.version import __version__
 
 # compiled and reference flows are both exact; they agree to rounding
@@ -70,6 +71,8 @@ def check_backend(device: torch.device) -> float:
 def cpab_report() -> Tuple[Dict[str, str], bool]:
     """The backend of each device and its check, and whether all checks passed."""
     report, passed = OrderedDict(), True
+    ext = load_ext()
+    report['CPAB CUDA kernels'] = 'built' if ext is not None and ext.has_cuda() else 'not built'
     for device in devices():
         report[f'CPAB op ({device.type})'] = backend_name(device)
         if compiled_available(device):
