@@ -60,8 +60,7 @@ def import_torch():
     except ImportError:
         fail('torch is not importable in the build environment, so the compiled '
              'CPAB op cannot be built; install torch first, then run '
-             f'`pip install --no-build-isolation -e .` ({FIX_NO_OPS} installs '
-             'without the op)')
+             f'`pip install --no-build-isolation -e .`, or use {FIX_NO_OPS}')
     return torch
 
 
@@ -106,8 +105,11 @@ def cuda_build_reason(torch, cuda_home: Optional[str]) -> Tuple[bool, str]:
     """Whether to build the CUDA kernels, and why (or why not).
 
     They are built when nvcc's major release matches torch's CUDA, or when
-    ``FORCE_CUDA=1`` (which fails without a CUDA toolkit).
+    ``FORCE_CUDA=1`` (which fails without a CUDA toolkit); ``FORCE_CUDA=0``
+    builds the C++ op alone.
     """
+    if os.environ.get('FORCE_CUDA') == '0':
+        return False, 'FORCE_CUDA=0'
     forced = os.environ.get('FORCE_CUDA') == '1'
     if forced and cuda_home is None:
         fail('FORCE_CUDA=1 but no CUDA toolkit was found; set CUDA_HOME to the '

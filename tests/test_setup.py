@@ -119,6 +119,9 @@ def test_force_cuda(setup_functions, tmp_path, monkeypatch):
     torch = SimpleNamespace(__version__='2.x', version=SimpleNamespace(cuda=None))
     monkeypatch.setenv('FORCE_CUDA', '1')
     assert setup_functions['cuda_build_reason'](torch, str(tmp_path))[0]
+    monkeypatch.setenv('FORCE_CUDA', '0')
+    assert setup_functions['cuda_build_reason'](torch, str(tmp_path)) == (False, 'FORCE_CUDA=0')
+    monkeypatch.setenv('FORCE_CUDA', '1')
     with pytest.raises(SystemExit) as excinfo:
         setup_functions['cuda_build_reason'](torch, None)
     assert 'CUDA_HOME' in one_line_error(excinfo)

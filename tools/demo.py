@@ -40,6 +40,9 @@ from cpabmm.apis import MODES, Animation, init_model
 from cpabmm.apis.best_frame import LandmarkDetectorUnavailable
 from cpabmm.apis.media import FIT_MODES, load_image, open_driving, tensor_to_uint8
 from cpabmm.engine import load_config
+from cpabmm.ops.cpab import CPAB
+from cpabmm.ops.cpab.function import backend_name
+from cpabmm.run_state import fresh_run_state
 from cpabmm.video import VideoWriter, output_extension
 from cpabmm.visualization import animation_panels
 from cpabmm.zoo import DownloadError, resolve_model
@@ -153,6 +156,9 @@ def build_model(args: argparse.Namespace, device: str) -> torch.nn.Module:
     config, checkpoint = model_files(args)
     cfg = load_config(config, args.cfg_options)
     model = init_model(cfg, checkpoint, device=device)
+    if any(isinstance(module, CPAB) for module in model.modules()):
+        print_log(f'CPAB op on {device}: {backend_name(torch.device(device))}',
+                  logger='current')
     if checkpoint is None:
         print_log('RANDOM WEIGHTS: no checkpoint was loaded, the output is meaningless '
                   '(for testing the pipeline only)', logger='current', level=logging.WARNING)
@@ -229,6 +235,7 @@ def write(animation: Animation, repeats: List[int], fps: float, outputs: List[st
                   f'{audio_note}', logger='current')
 
 
+@fresh_run_state()
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cpabmm.environment import child_environment
+from cpabmm.ops.cpab.function import backend_name
 from tests.apis.clips import audio_seconds, captured_log, video_info, write_clip_with_tone
 from tests.datasets.media import astronaut, carphone, carphone_path, write_folder
 from tests.tools.loading import load_tool
@@ -193,7 +195,7 @@ def test_talking_head_clip_end_to_end(tmp_path):
     Image.fromarray(astronaut()).save(tmp_path / 'portrait.png')
     out = str(tmp_path / 'result.mp4')
     # one thread: the small model gains nothing from more, and they contend
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    env = child_environment(REPO, OMP_NUM_THREADS='1')
     result = subprocess.run(
         [sys.executable, TOOL, '--source', str(tmp_path / 'portrait.png'), '--driving',
          carphone_path(), '--output', out, '--config', small_config('tpsmm'),
@@ -203,3 +205,10 @@ def test_talking_head_clip_end_to_end(tmp_path):
     info = video_info(out)
     assert info['frames'] == 120 and info['size'] == (64, 64) and info['audio'] == 0
     assert info['fps'] == pytest.approx(30000 / 1001)
+
+
+def test_log_names_the_cpab_backend(demo, media, tmp_path):
+    with captured_log() as log:
+        assert run_demo(demo, media['source'], media['pose'], str(tmp_path / 'out.mp4'),
+                        '--mode', 'standard', model='cpabmm') == 0
+    assert f'CPAB op on cpu: {backend_name("cpu")}' in log.getvalue()
