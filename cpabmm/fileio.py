@@ -24,13 +24,19 @@ def temporary_path(path: str, suffix: str = '.tmp') -> str:
     return temporary
 
 
-def publish(temporary: str, path: str) -> None:
+def publish(temporary: str, path: str, overwrite: bool = True) -> None:
     """Give ``temporary`` the usual permissions (the umask's, not mkstemp's
-    0600) and rename it over ``path``."""
+    0600) and rename it over ``path``; with ``overwrite=False`` it is linked
+    to ``path`` instead, which fails (``FileExistsError``, ``temporary``
+    kept) when something appeared there meanwhile."""
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(temporary, 0o666 & ~umask)
-    os.replace(temporary, path)
+    if overwrite:
+        os.replace(temporary, path)
+        return
+    os.link(temporary, path)
+    os.remove(temporary)
 
 
 @contextmanager

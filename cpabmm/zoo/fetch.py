@@ -4,12 +4,12 @@ a local file with its SHA-256.
 A file is used only after its SHA-256 matched: downloads are verified before
 they are published in the cache (:mod:`cpabmm.zoo.transfer`), cached files
 are verified again each time they are reused (no network is touched then),
-and weights bundled in the source tree are verified in place.
+and weights bundled in the source tree are verified in place. A file that is
+already in the cache folder is never deleted or overwritten: when its SHA-256
+is not the expected one, the fetch stops and says so.
 """
 from __future__ import annotations
 
-import logging
-import os
 import os.path as osp
 import urllib.parse
 from pathlib import Path
@@ -28,9 +28,14 @@ URL_SCHEMES = ('http', 'https', 'file')
 
 
 def _cache_name(url: str, sha256: str) -> str:
-    """The file name a download from ``url`` is cached under."""
-    name = osp.basename(urllib.parse.unquote(urllib.parse.urlparse(url).path))
-    return name or f'{sha256[:16]}.pth'
+    """The file name a download from ``url`` is cached under: the URL's last
+    path segment, or the digest's start where that segment could name
+    something other than a visible file inside the cache folder (empty,
+    ``.``, ``..``, hidden, or holding a separator once decoded)."""
+    name = urllib.parse.unquote(urllib.parse.urlparse(url).path).rsplit('/', 1)[-1]
+    if not name or name.startswith('.') or osp.sep in name or '\\' in name or '\0' in name:
+        return f'{sha256[:16]}.pth'
+    return name
 
 
 def fetch_url(url: str, sha256: str, dest: Optional[str] = None,
@@ -48,13 +53,15 @@ def fetch_url(url: str, sha256: str, dest: Optional[str] = None,
         raise ValueError(f'{url}: unsupported URL scheme {scheme!r} (use one of '
                          f'{", ".join(URL_SCHEMES)}, or a local path)')
     path = osp.join(cache_dir(dest), _cache_name(url, sha256))
-    if osp.isfile(path):
-        if file_sha256(path) == sha256:
+    if osp.lexists(path):
+        actual = file_sha256(path) if osp.isfile(path) else None
+        if actual == sha256:
             print_log(f'using the verified cached file {path}', logger='current')
             return path
-        print_log(f'{path}: cached file has another SHA-256; deleting it and downloading '
-                  'again', logger='current', level=logging.WARNING)
-        os.remove(path)
+        found = f'has the SHA-256 {actual}' if actual else 'is not a regular file'
+        raise ChecksumError(f'{path} already exists and {found}, not {sha256}; it was left '
+                            'untouched: check --sha256, or move that file away (or choose '
+                            'another --dest) to download again')
     return download(url, path, sha256, progress)
 
 

@@ -3,8 +3,8 @@ SHA-256 is the expected one.
 
 The bytes stream into a hidden temporary file next to the destination
 (:func:`cpabmm.fileio.temporary_path`), are hashed on the way, and the file is
-renamed over the destination (:func:`cpabmm.fileio.publish`) only when the
-transfer is complete and the digest matches. On any failure the temporary file
+linked to the destination (:func:`cpabmm.fileio.publish`, which never
+overwrites a file) only when the transfer is complete and the digest matches. On any failure the temporary file
 is deleted, so an interrupted or corrupted download never looks like a
 checkpoint.
 """
@@ -92,7 +92,11 @@ def download(url: str, path: str, sha256: str, progress: bool = True) -> str:
             raise ChecksumError(
                 f'{url}: SHA-256 mismatch (expected {sha256}, got {actual}); the file '
                 'is corrupt or not the one the index names, and was deleted')
-        publish(temporary, path)
+        try:
+            publish(temporary, path, overwrite=False)
+        except FileExistsError:
+            raise DownloadError(f'{path} appeared during the download; it was left '
+                                'untouched and the download was discarded') from None
     finally:
         if osp.exists(temporary):
             os.remove(temporary)

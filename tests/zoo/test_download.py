@@ -90,24 +90,68 @@ def test_cached_file_is_reused_offline(server, isolated_cache, monkeypatch):
     assert folder_listing(isolated_cache) == ['good.pth']
 
 
-def test_tampered_cache_is_fetched_again(server, isolated_cache):
+def test_tampered_cache_is_reported_and_left_untouched(server, isolated_cache):
+    """A file with the cached name and other bytes is never deleted or
+    overwritten (the tool did not create it in this run)."""
     url = server.serve('/good.pth', PAYLOAD)
     path = fetch_url(url, GOOD, progress=False)
     with open(path, 'r+b') as f:
         f.write(b'tampered')
-    assert fetch_url(url, GOOD, progress=False) == path
-    assert file_sha256(path) == GOOD
-
-
-def test_tampered_cache_offline_is_deleted(server, isolated_cache):
-    url = server.serve('/good.pth', PAYLOAD)
-    path = fetch_url(url, GOOD, progress=False)
-    with open(path, 'r+b') as f:
-        f.write(b'tampered')
-    server.stop()
-    with pytest.raises(DownloadError, match='cannot connect'):
+    tampered = open(path, 'rb').read()
+    with pytest.raises(ChecksumError, match='left untouched'):
         fetch_url(url, GOOD, progress=False)
-    assert folder_listing(isolated_cache) == []
+    assert open(path, 'rb').read() == tampered
+    assert folder_listing(isolated_cache) == ['good.pth']
+
+
+def test_wrong_digest_keeps_a_verified_download(server, isolated_cache):
+    url = server.serve('/good.pth', PAYLOAD)
+    path = fetch_url(url, GOOD, progress=False)
+    with pytest.raises(ChecksumError, match=f'has the SHA-256 {GOOD}'):
+        fetch_url(url, '0' * 64, progress=False)
+    assert file_sha256(path) == GOOD and folder_listing(isolated_cache) == ['good.pth']
+
+
+def test_local_file_in_dest_with_a_mistyped_digest_is_kept(tool, tmp_path, capsys):
+    """The reproduction: ``download.py /tmp/m/vox.pth.tar --sha256 000... --dest
+    /tmp/m`` deleted the user's file."""
+    source = tmp_path / 'vox.pth.tar'
+    source.write_bytes(PAYLOAD)
+    assert tool.main([str(source), '--sha256', '0' * 64, '--dest', str(tmp_path)]) == 1
+    assert source.read_bytes() == PAYLOAD
+    assert folder_listing(tmp_path) == ['vox.pth.tar']
+    assert 'left untouched' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('tail', ['%2e%2e', '%2E%2E/', '..%2f..%2fescape.pth', '%2fetc%2fx',
+                                  '.hidden'])
+def test_url_names_never_leave_dest(server, tmp_path, tail):
+    """Temporary and final files stay inside ``--dest`` whatever the URL's
+    last segment decodes to."""
+    dest = tmp_path / 'a' / 'b' / 'cache'
+    url = server.serve(f'/{tail}', PAYLOAD)
+    path = fetch_url(url, GOOD, str(dest), progress=False)
+    assert osp.dirname(path) == str(dest) and not osp.basename(path).startswith('.')
+    assert folder_listing(tmp_path) == ['a'] and folder_listing(tmp_path / 'a') == ['b']
+    assert folder_listing(tmp_path / 'a' / 'b') == ['cache']
+
+
+def test_a_file_appearing_during_the_download_is_not_overwritten(server, tmp_path,
+                                                                 monkeypatch):
+    from cpabmm.zoo import transfer
+    dest = tmp_path / 'cache'
+    stream = transfer._stream
+
+    def racing_stream(url, temporary, label, progress):
+        digest = stream(url, temporary, label, progress)
+        (dest / 'good.pth').write_bytes(b'the user\'s own file')
+        return digest
+
+    monkeypatch.setattr(transfer, '_stream', racing_stream)
+    with pytest.raises(DownloadError, match='appeared during the download'):
+        fetch_url(server.serve('/good.pth', PAYLOAD), GOOD, str(dest), progress=False)
+    assert folder_listing(dest) == ['good.pth']
+    assert (dest / 'good.pth').read_bytes() == b"the user's own file"
 
 
 def test_file_url_and_local_path(tmp_path, isolated_cache):
