@@ -10,6 +10,7 @@ import torch
 import cpabmm.engine  # noqa: F401  (weights-only checkpoint loading)
 from cpabmm.ops.cpab.function import (BUILD_COMMAND, backend_name, backends_summary,
                                        compiled_available)
+from cpabmm.utils.run_state import fresh_run_state
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_FIXTURES = osp.join(REPO_ROOT, '..', 'shared', 'fixtures')
@@ -45,3 +46,11 @@ def fixtures_dir() -> str:
     if not osp.isdir(SHARED_FIXTURES):
         pytest.fail(f'reference fixtures not found at {SHARED_FIXTURES}')
     return SHARED_FIXTURES
+
+
+@pytest.fixture(autouse=True)
+def fresh_mmengine_state():
+    """What a test adds to MMEngine's global tables (loggers bound to its
+    captured streams, message hubs, visualizers) is dropped when it ends."""
+    with fresh_run_state():
+        yield

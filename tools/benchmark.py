@@ -26,6 +26,7 @@ from typing import Callable, List
 
 import torch
 
+from cpabmm.utils.run_state import fresh_run_state
 from cpabmm.timing import Stopwatch, measure
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -133,20 +134,24 @@ def fit_quality(motion, params) -> str:
         f'{determinants[name][1]:.3f}]' for name, s in sizes.items())
 
 
-def print_published_comparison(fast, fixture_path: str) -> None:
-    """The fast solver against the published loop's own record on the
-    fixture's pairs: errors, theta norms and prior energies (libcpab's thetas
-    mapped into our basis)."""
-    from cpabmm.models.motion.cpab_diagnostics import fit_errors, theta_sizes
+def motion_device(backend: str) -> torch.device:
+    """Where the CPAB op ``backend`` runs: the GPU for ``'cuda'``, else the CPU."""
+    return torch.device('cuda' if backend == 'cuda' else 'cpu')
+
+
+def print_published_comparison(fast, fixture_path: str, device: torch.device) -> None:
+    """The fast solver (on ``device``) against the published loop's own record
+    on the fixture's pairs: errors, theta norms and prior energies (libcpab's
+    thetas mapped into our basis)."""
+    from cpabmm.models.motion.cpab_diagnostics import fit_errors, published_thetas, theta_sizes
 
     fixture = torch.load(fixture_path, weights_only=True)
     record = fixture['keypoint_fit']
-    kp_source, kp_driving = record['kp_source'], record['kp_driving']
+    kp_source, kp_driving = record['kp_source'].to(device), record['kp_driving'].to(device)
     params = fast.fit({'value': kp_source}, {'value': kp_driving})
     errors, sizes = fit_errors(fast, params, kp_source, kp_driving), theta_sizes(fast, params)
-    for family, tess, key in (('partial', fast.partial, 'tess4'), ('global', fast.global_, 'tess6')):
-        theta = record[family]['theta'].double() @ fixture[key]['basis'].double().T
-        theta = theta @ tess.cpab.basis.double()
+    for family, tess in (('partial', fast.partial), ('global', fast.global_)):
+        theta = published_thetas(fixture, family, tess)
         energy = torch.einsum('gd,de,ge->g', theta, tess.precision.double(), theta).mean()
         print(f'  on the fixture\'s {len(kp_source)} pairs, {family:7s}: fast error '
               f'{errors[family]:.4f} |theta| {sizes[family]["mean_norm"]:.2f} energy '
@@ -163,25 +168,27 @@ def run_motion(args: argparse.Namespace) -> None:
     published = (fixture['partial']['seconds_cpu_2cores'] +
                  fixture['global']['seconds_cpu_2cores'])
     published_samples = fixture['kp_source'].shape[0]
-    grid = torch.stack(torch.meshgrid(torch.linspace(-1, 1, args.grid),
-                                      torch.linspace(-1, 1, args.grid), indexing='xy'), -1)
+    device = motion_device(args.backend)
+    axis = torch.linspace(-1, 1, args.grid, device=device)
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing='xy'), -1)
     print(f'CPABMotion fit (10 partial 4x4 + 1 global 6x6 per sample), {args.samples} '
-          f'samples, backend {args.backend!r}, float32, {torch.get_num_threads()} CPU threads')
+          f'samples, backend {args.backend!r} on {device}, float32, '
+          f'{torch.get_num_threads()} CPU threads')
     distributions = DISTRIBUTIONS if args.distribution == 'all' else (args.distribution,)
-    motions = {solver: CPABMotion(solver=solver, backend=args.backend)
+    motions = {solver: CPABMotion(solver=solver, backend=args.backend).to(device)
                for solver in ('fast', 'adam')}
     for distribution in distributions:
-        kp_source, kp_driving = keypoint_batch(fixture, args.samples, distribution)
+        kp_source, kp_driving = (kp.to(device) for kp in
+                                 keypoint_batch(fixture, args.samples, distribution))
         source, driving = {'value': kp_source}, {'value': kp_driving}
         motion_size = (kp_source - kp_driving).norm(dim=-1).mean().item()
         print(f' {distribution} (mean keypoint motion {motion_size:.4f}):')
         rows = []
         for solver, motion in motions.items():
             fit = timed(lambda: motion.fit(source, driving),
-                        args.repeat if solver == 'fast' else 1,
-                        torch.device('cpu'), warmup=solver == 'fast')
+                        args.repeat if solver == 'fast' else 1, device, warmup=solver == 'fast')
             params = motion.fit(source, driving)
-            warp = timed(lambda: motion.warp(params, grid), args.repeat, torch.device('cpu'))
+            warp = timed(lambda: motion.warp(params, grid), args.repeat, device)
             rows.append((solver, fit, warp) + fit_error(motion, params, kp_source, kp_driving)
                         + (fit_quality(motion, params),))
         fast_fit = rows[0][1]
@@ -195,7 +202,7 @@ def run_motion(args: argparse.Namespace) -> None:
             print(f'  published loop (fixture, {published_samples} samples: {published:.1f} s) '
                   f'scaled to {args.samples} samples: {scaled:.1f} s = {scaled / fast_fit:.0f}x '
                   'the fast fit')
-            print_published_comparison(motions['fast'], args.fixture)
+            print_published_comparison(motions['fast'], args.fixture, device)
 
 
 def add_motion_parser(subparsers) -> None:
@@ -481,6 +488,7 @@ def add_converge_parser(subparsers) -> None:
     p.set_defaults(run=run_converge)
 
 
+@fresh_run_state()
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--threads', type=int, default=None,

@@ -25,6 +25,7 @@ import torch
 
 from cpabmm.models.converters import (NETWORK_ENTRIES, convert_official_state_dict,
                                       flatten_official_checkpoint)
+from cpabmm.utils.tool import tool_main
 
 
 def _numpy_globals() -> List[Any]:
@@ -109,6 +110,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@tool_main('no output was written')
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if not osp.isfile(args.src):

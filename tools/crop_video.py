@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from cpabmm.datasets.face_crop import (DETECTORS, DetectorUnavailable, build_face_detector,
                                        detect_faces, plan_crops, write_clips)
+from cpabmm.utils.tool import tool_main
 from cpabmm.video import VideoError, check_video, open_video
 
 
@@ -43,6 +44,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@tool_main('no partial clip was written')
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:

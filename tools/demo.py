@@ -17,7 +17,7 @@ have none). The output file appears only when it is complete.
 Exit status: 0 when the video was written, 2 for unusable input (a missing or
 unreadable file, a video without frames, an unknown output type, options that
 do not fit the model, an unknown zoo name, a failed or corrupt checkpoint
-download), 130 when interrupted.
+download), 130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM).
 """
 import argparse
 import logging
@@ -42,7 +42,7 @@ from cpabmm.apis.media import FIT_MODES, load_image, open_driving, tensor_to_uin
 from cpabmm.engine import load_config
 from cpabmm.ops.cpab import CPAB
 from cpabmm.ops.cpab.function import backend_name
-from cpabmm.run_state import fresh_run_state
+from cpabmm.utils.tool import tool_main
 from cpabmm.video import VideoWriter, output_extension
 from cpabmm.visualization import animation_panels
 from cpabmm.zoo import DownloadError, resolve_model
@@ -172,6 +172,9 @@ def prepare(args: argparse.Namespace) -> Tuple[Animation, List[int], float, List
     outputs = [args.output]
     extra = side_by_side_path(args.output, args.side_by_side)
     if extra is not None:
+        if osp.realpath(extra) == osp.realpath(args.output):
+            raise ValueError(f'--side-by-side {extra} is the --output file; give it another '
+                             'path (or none: it then goes next to the output)')
         outputs.append(extra)
     inputs = {osp.realpath(args.source), osp.realpath(args.driving)}
     for path in outputs:
@@ -235,7 +238,7 @@ def write(animation: Animation, repeats: List[int], fps: float, outputs: List[st
                   f'{audio_note}', logger='current')
 
 
-@fresh_run_state()
+@tool_main('no output was written')
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
@@ -250,9 +253,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, LandmarkDetectorUnavailable, DownloadError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print('interrupted; no output written', file=sys.stderr)
-        return 130
     return 0
 
 

@@ -9,12 +9,14 @@ into the checkpoint cache and print its path.
 A file is kept only when its SHA-256 is the expected one (the index's, or
 --sha256): a corrupt or truncated transfer is deleted and the exit status is
 non-zero. A verified file already in the cache is reused without touching
-the network. The cache is ~/.cache/cpabmm/checkpoints, $CPABMM_HOME/checkpoints
+the network; a file of that name with other bytes is never deleted or
+overwritten (the tool stops and says so). The cache is ~/.cache/cpabmm/checkpoints, $CPABMM_HOME/checkpoints
 when CPABMM_HOME is set, or --dest.
 
 Exit status: 0 with the file's path, alone, on stdout (log lines go to
 stderr); 1 when the transfer failed or gave other bytes, or the cache cannot
-be written; 2 for unusable input (unknown name, missing --sha256, ...).
+be written; 2 for unusable input (unknown name, missing --sha256, ...); 130
+or 143 when interrupted (Ctrl-C) or terminated (SIGTERM), leaving nothing.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from typing import Iterator, List, Optional
 
 from mmengine.logging import MMLogger
 
+from cpabmm.utils.tool import tool_main
 from cpabmm.zoo import (DownloadError, ModelIndex, fetch_model, fetch_source, find_model,
                         is_url, load_model_index)
 
@@ -100,6 +103,7 @@ def fetch(args: argparse.Namespace) -> str:
     return path
 
 
+@tool_main('nothing was kept')
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
@@ -112,9 +116,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (DownloadError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1 if isinstance(error, DownloadError) else 2
-    except KeyboardInterrupt:
-        print('interrupted; nothing was kept', file=sys.stderr)
-        return 130
     return 0
 
 

@@ -16,6 +16,7 @@ import torch
 
 from cpabmm.engine import load_checkpoint_file
 from cpabmm.fileio import atomic_write
+from cpabmm.utils.tool import tool_main
 
 #: metadata entries a release keeps (the rest describes the training process)
 KEPT_META = ('cfg', 'epoch', 'iter', 'seed', 'experiment_name', 'mmengine_version',
@@ -35,6 +36,7 @@ def release_checkpoint(checkpoint: dict) -> dict:
     }
 
 
+@tool_main('no output was written')
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('input', help='checkpoint written by tools/train.py')

@@ -24,6 +24,7 @@ from cpabmm.engine import (PROTOCOLS, ConfigError, load_config, load_model_weigh
                            prepare_cpu_distributed)
 from cpabmm.evaluation import MetricUnavailableError
 from cpabmm.registry import RUNNERS
+from cpabmm.utils.tool import tool_main
 
 TEST_LOOP = 'AnimationTestLoop'
 #: Errors reported in one line; anything else is a bug and keeps its traceback.
@@ -56,7 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default='none', help='job launcher for distributed testing')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.launcher != 'none':  # for launchers that pass --local-rank only
+        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
@@ -129,6 +131,7 @@ def run_test(cfg, checkpoint: str) -> dict:
     return runner.test()
 
 
+@tool_main('no metrics file was written')
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:

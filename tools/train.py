@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 # Importing cpabmm.engine also makes every local checkpoint load weights-only.
 from cpabmm.engine import ConfigError, load_config, prepare_cpu_distributed
 from cpabmm.registry import RUNNERS
+from cpabmm.utils.tool import tool_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,7 +39,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='job launcher for distributed training')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.launcher != 'none':  # for launchers that pass --local-rank only
+        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
@@ -85,6 +87,7 @@ def build_cfg(args: argparse.Namespace):
     return cfg
 
 
+@tool_main('checkpoints already written are complete (continue with --resume)')
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from cpabmm.utils.environment import child_environment
 from cpabmm.timing import Stopwatch, Timing
 
 
@@ -118,9 +119,7 @@ def demo_peak_memory(demo_script: str, config: str, driving: str, workdir: str,
     argv = [sys.executable, demo_script, '--source', source, '--driving', driving,
             '--output', osp.join(workdir, 'memory.mp4'), '--config', config,
             '--random-weights', '--device', 'cpu', '--side-by-side', '--keypoints']
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    if python_path:
-        env['PYTHONPATH'] = python_path + os.pathsep + env.get('PYTHONPATH', '')
+    env = child_environment(python_path, OMP_NUM_THREADS='1')
     log_path = osp.join(workdir, 'memory.log')
     with open(log_path, 'w') as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)

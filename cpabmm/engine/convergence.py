@@ -20,6 +20,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from cpabmm.registry import DATASETS
+from cpabmm.utils.run_state import fresh_run_state
 from .config import load_config
 
 #: the synthetic configs of the three models (300 iterations: 20 epochs of 15)
@@ -73,9 +74,10 @@ def convergence_config(config_root: str, name: str, iterations: int, work_dir: s
 def train_losses(cfg: Config) -> List[float]:
     """The training loss of every iteration of a Runner run of ``cfg``."""
     recorder = LossRecorderHook()
-    runner = Runner.from_cfg(cfg)
-    runner.register_hook(recorder)
-    runner.train()
+    with fresh_run_state():
+        runner = Runner.from_cfg(cfg)
+        runner.register_hook(recorder)
+        runner.train()
     return recorder.losses
 
 

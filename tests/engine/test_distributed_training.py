@@ -1,5 +1,4 @@
 """Two CPU processes (gloo) train the animator in step (tools/dist_train.sh)."""
-import os
 import os.path as osp
 import socket
 import subprocess
@@ -8,6 +7,7 @@ import sys
 import pytest
 import torch
 
+from cpabmm.utils.environment import child_environment
 from tests.models.test_training import TINY_RUN, TPSMM_LITE, tiny_config
 
 BATCHNORM_STATISTICS = ('running_mean', 'running_var', 'num_batches_tracked')
@@ -35,8 +35,8 @@ def test_two_processes_train_the_animator_in_sync(tmp_path):
     lines.append(f'custom_hooks = {cfg.custom_hooks!r}')
     lines += [f'{key} = None' for key in ('test_dataloader', 'test_cfg', 'test_evaluator')]
     config.write_text('\n'.join(lines) + '\n')
-    env = dict(os.environ, PYTHONPATH=ROOT, PORT=str(free_port()), PYTHON=sys.executable,
-               OMP_NUM_THREADS='1')
+    env = child_environment(ROOT, PORT=str(free_port()), PYTHON=sys.executable,
+                            OMP_NUM_THREADS='1')
     result = subprocess.run(
         ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), str(config), '2',
          '--work-dir', str(tmp_path)],

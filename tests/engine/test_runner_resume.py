@@ -8,15 +8,19 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from cpabmm.engine import load_checkpoint_file
+from cpabmm.utils.run_state import fresh_run_state
 
 CONFIG = osp.join(osp.dirname(__file__), '..', 'data', 'configs', 'tiny_regressor_runner.py')
 
 
-def _runner(work_dir, **overrides) -> Runner:
+@fresh_run_state()
+def _train(work_dir, **overrides) -> Runner:
     cfg = Config.fromfile(CONFIG)
     cfg.work_dir = str(work_dir)
     cfg.merge_from_dict(overrides)
-    return Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
 
 
 def _weights(runner):
@@ -24,8 +28,7 @@ def _weights(runner):
 
 
 def test_resume_continues_iterations_weights_and_optimizer(tmp_path):
-    full = _runner(tmp_path / 'full')
-    full.train()
+    full = _train(tmp_path / 'full')
     assert full.iter == 6
     final_weights = _weights(full)
     midway = tmp_path / 'full' / 'iter_3.pth'
@@ -36,8 +39,7 @@ def test_resume_continues_iterations_weights_and_optimizer(tmp_path):
     assert raw['meta']['iter'] == 3
     assert 'loss_mse' in str(raw['message_hub']['log_scalars'].keys())
 
-    resumed = _runner(tmp_path / 'resumed', resume=True, load_from=str(midway))
-    resumed.train()
+    resumed = _train(tmp_path / 'resumed', resume=True, load_from=str(midway))
     assert resumed.iter == 6
     for key, value in _weights(resumed).items():
         torch.testing.assert_close(value, final_weights[key], rtol=1e-6, atol=1e-7)

@@ -8,7 +8,16 @@ from mmengine.dataset import default_collate
 from mmengine.runner import Runner
 
 from cpabmm.datasets import SyntheticMotionDataset
+from cpabmm.utils.run_state import fresh_run_state
 from tests.tools.test_test_cli import TPSMM, build_model, relative_animation_data
+
+
+@pytest.fixture(autouse=True)
+def own_run_state():
+    """Each test's Runner has its own logger, message hub and visualizer,
+    even when an earlier test built one of the same config in the same second."""
+    with fresh_run_state():
+        yield
 
 
 def runner_for(tmp_path, dataset=None, evaluator=None, **test_cfg):

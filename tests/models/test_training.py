@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 
 from cpabmm.engine import NonFiniteLossError, load_checkpoint_file
 from cpabmm.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from cpabmm.utils.run_state import fresh_run_state
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(ROOT, 'configs')
@@ -252,6 +253,7 @@ def test_avd_stage_trains_the_avd_network_only():
 
 
 # ------------------------------------------------------------------ runs
+@fresh_run_state()
 def run(cfg: Config, work_dir) -> Runner:
     cfg.work_dir = str(work_dir)
     runner = Runner.from_cfg(cfg)
@@ -352,6 +354,7 @@ def assert_same_weights(first, second):
         assert torch.equal(value, second[key]), key
 
 
+@fresh_run_state()
 def test_nan_loss_stops_before_the_step_and_keeps_checkpoints_intact(tmp_path):
     cfg = nan_config('stop')
     cfg.work_dir = str(tmp_path)
@@ -395,6 +398,7 @@ def test_bfloat16_mixed_precision_trains_like_float32(path, tmp_path):
     """``--amp`` (``model.mixed_precision='bfloat16'``): the forward pass's
     convolutions run in bfloat16, the motion parameters stay float32, and the
     losses of the same seeded run follow float32's closely."""
+    @fresh_run_state()
     def losses(precision, seen=None):
         cfg = tiny_config(path, **TINY_RUN, **{
             'train_cfg.max_epochs': 3, 'randomness': dict(seed=1, deterministic=True),

@@ -1,5 +1,7 @@
-"""tools/benchmark.py's model, demo, losses and converge subcommands on tiny
+"""tools/benchmark.py's motion, model, demo, losses and converge subcommands on tiny
 settings: they run and print their rows (no timing asserts)."""
+import os.path as osp
+
 import pytest
 
 from .loading import load_tool
@@ -19,6 +21,18 @@ def test_model_prints_each_model_the_ratio_and_the_fit_share(benchmark, capsys):
     assert 'TPSMM' in out and 's CPU per frame' in out and 'motion fit' in out
     assert 'CPABMM / TPSMM:' in out and 'target: within 1.25x' in out
     assert 'CPABMM motion fit share of the forward' in out
+
+
+@pytest.mark.parametrize('backend', ['auto', pytest.param('cuda', marks=pytest.mark.cuda)])
+def test_motion_fits_where_the_backend_runs(benchmark, capsys, fixtures_dir, backend):
+    """Keypoints and grid go to the backend's device (the CUDA op refuses CPU tensors)."""
+    benchmark.main(['--threads', '1', 'motion', '--backend', backend, '--samples', '1',
+                    '--repeat', '1', '--grid', '8', '--distribution', 'fixture-noisy',
+                    '--fixture', osp.join(fixtures_dir, 'cpab_libcpab_seed0.pt')])
+    out = capsys.readouterr().out
+    device = 'cuda' if backend == 'cuda' else 'cpu'
+    assert f"backend '{backend}' on {device}" in out
+    assert 'adam  fit' in out and "on the fixture's 4 pairs, global" in out
 
 
 def test_sizes_must_be_size_x_batch(benchmark, capsys):

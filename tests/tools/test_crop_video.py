@@ -10,6 +10,7 @@ import pytest
 
 from cpabmm.datasets.face_crop import (Crop, DetectorUnavailable, box_iou,
                                        build_face_detector, plan_crops, write_clips)
+from cpabmm.utils.environment import child_environment
 from cpabmm.video import open_video
 from tests.datasets.media import carphone, carphone_path, make_video
 from tests.tools.loading import load_tool
@@ -32,9 +33,8 @@ needs_detector = pytest.mark.skipif(not HAVE_DETECTOR, reason='no face detector 
 
 def run_tool(*args):
     """Run the tool as a user would, with this checkout first on the path."""
-    env = dict(os.environ, PYTHONPATH=REPO)
     return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+                          env=child_environment(REPO), timeout=300)
 
 
 # --- planning crops -------------------------------------------------------------

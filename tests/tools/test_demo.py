@@ -3,15 +3,17 @@ weights: the pictures are meaningless, the files and streams are checked)."""
 import os
 import os.path as osp
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import av
 import numpy as np
 import pytest
 from PIL import Image
 
-from cpabmm.environment import child_environment
+from cpabmm.utils.environment import child_environment
 from cpabmm.ops.cpab.function import backend_name
 from tests.apis.clips import audio_seconds, captured_log, video_info, write_clip_with_tone
 from tests.datasets.media import astronaut, carphone, carphone_path, write_folder
@@ -143,6 +145,9 @@ BAD_INPUTS = {  # case: (settings changed from a good run, the error)
                              r'same.mp4: the output would overwrite an input'),
     'avd without network': (lambda d: dict(config=small_config('fomm'), extra=['--mode', 'avd']),
                             r'this model has no AVD network'),
+    'side by side over the output': (
+        lambda d: dict(extra=['--side-by-side', str(d / 'out' / 'result.mp4')]),
+        r'--side-by-side .*result.mp4 is the --output file'),
 }
 
 
@@ -212,3 +217,31 @@ def test_log_names_the_cpab_backend(demo, media, tmp_path):
         assert run_demo(demo, media['source'], media['pose'], str(tmp_path / 'out.mp4'),
                         '--mode', 'standard', model='cpabmm') == 0
     assert f'CPAB op on cpu: {backend_name("cpu")}' in log.getvalue()
+
+
+@pytest.mark.parametrize('signum, status', [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_mid_video_leaves_nothing(media, tmp_path, signum, status):
+    """SIGTERM (what kill and job schedulers send) cleans up like Ctrl-C: the
+    process is signalled while the hidden temporary video is being written,
+    and exits with the shell's status leaving no file."""
+    out_dir = tmp_path / 'out'
+    out_dir.mkdir()
+    carphone_clip = carphone_path()   # 120 frames at 29.97 fps, resampled to 1200
+    process = subprocess.Popen(
+        [sys.executable, TOOL, '--source', media['source'], '--driving', carphone_clip,
+         '--output', str(out_dir / 'result.mp4'), '--config', small_config('tpsmm'),
+         '--random-weights', '--device', 'cpu', '--fps', '300'],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=child_environment(REPO, OMP_NUM_THREADS='1'))
+    try:
+        deadline = time.monotonic() + 120
+        while not files_in(out_dir) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert files_in(out_dir) and files_in(out_dir)[0].startswith('.result.mp4.')
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == status, err
+    assert err.rstrip().endswith('interrupted; no output was written')
+    assert files_in(out_dir) == []

@@ -1,8 +1,10 @@
 """tools/test.py end to end on small synthetic and cross-identity splits with
 untrained models, and its one-line errors for bad input."""
+import contextlib
 import copy
 import csv
 import importlib.util
+import io
 import json
 import os
 import os.path as osp
@@ -19,8 +21,10 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from PIL import Image
 
+from cpabmm.utils.environment import child_environment
 from cpabmm.registry import MODELS
 from tests.datasets.media import astronaut_clip
+from tests.runner_clock import same_second
 from tests.tools.loading import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -63,11 +67,12 @@ def quiet_machine(tmp_path, monkeypatch):
 
 
 def tool_env(tmp_path, **extra) -> dict:
-    """The tool's environment: this tree, one thread, an empty torch hub
-    cache (no LPIPS backbone) and, unless ``extra`` says otherwise, the CPU
-    (so that its frames compare with the CPU model's to 8-bit rounding)."""
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1',
-               TORCH_HOME=str(tmp_path / 'torch_home'), CUDA_VISIBLE_DEVICES='')
+    """The tool's environment: this process's, with this tree first on
+    PYTHONPATH, one thread, an empty torch hub cache (no LPIPS backbone)
+    and, unless ``extra`` says otherwise, the CPU (so that its frames
+    compare with the CPU model's to 8-bit rounding)."""
+    env = child_environment(ROOT, OMP_NUM_THREADS='1', TORCH_HOME=str(tmp_path / 'torch_home'),
+                            CUDA_VISIBLE_DEVICES='')
     env.update(extra)
     return env
 
@@ -238,9 +243,13 @@ def test_checkpoint_of_another_model(tmp_path, capsys, quiet_machine):
     assert not out.exists()
 
 
+#: a required metric that cannot run, and the error it stops the tool with
+MISSING_LPIPS = ("dict(type='LPIPS', backbone_weights='/nonexistent/alexnet.pth')",
+                 'LPIPS (alex) backbone weights not found: /nonexistent/alexnet.pth')
+
+
 @pytest.mark.parametrize('metric,expected', [
-    ("dict(type='LPIPS', backbone_weights='/nonexistent/alexnet.pth')",
-     'LPIPS (alex) backbone weights not found: /nonexistent/alexnet.pth'),
+    MISSING_LPIPS,
     ("dict(type='AKD', detector=dict(type='FaceAlignment68'))",
      'pip install face-alignment'),
 ])
@@ -257,6 +266,26 @@ def test_required_metric_that_cannot_run_stops_before_any_frame(
     assert expected in error_line(capsys)
     assert not out.exists()
     assert not (tmp_path / 'strips').exists()  # nothing was animated
+
+
+def test_two_runs_in_one_process_in_the_same_second(tmp_path, tpsmm, capsys, monkeypatch,
+                                                    quiet_machine):
+    """The second run of a config has a logger of its own: it does not write
+    through the first run's console handler, whose stream is closed by now."""
+    same_second(monkeypatch)
+    metric, expected = MISSING_LPIPS
+    config = write_config(tmp_path, f'test_evaluator = dict(metrics=[{metric}])')
+
+    def run(name: str) -> int:
+        return load_tool('test').main([config, tpsmm[1], '--work-dir', str(tmp_path / name),
+                                       '--cfg-options', *SMALL_SPLIT])
+
+    with contextlib.redirect_stdout(io.StringIO()) as first_stdout:
+        assert run('first') == 1
+    first_stdout.close()
+    capsys.readouterr()
+    assert run('second') == 1
+    assert expected in error_line(capsys)
 
 
 def test_test_split_without_videos(tmp_path, tpsmm, capsys, quiet_machine):

@@ -1,5 +1,6 @@
 """tools/train.py: training, auto-resume and config errors from the CLI."""
-import os
+import contextlib
+import io
 import os.path as osp
 import signal
 import subprocess
@@ -8,18 +9,20 @@ import time
 
 import pytest
 import torch
+from tests.runner_clock import TIMESTAMP, same_second
 from tests.tools.loading import load_tool
 
 from cpabmm.engine.config import load_config
+from cpabmm.utils.environment import child_environment
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'tests', 'data', 'configs', 'tiny_regressor_runner.py')
 
 
 def run_train(*args):
-    env = dict(os.environ, PYTHONPATH=ROOT)
     return subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), CONFIG, *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=ROOT, env=child_environment(ROOT), capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_train_then_auto_resume(tmp_path):
@@ -32,6 +35,24 @@ def test_train_then_auto_resume(tmp_path):
     checkpoint = torch.load(tmp_path / 'iter_6.pth', weights_only=True)
     assert checkpoint['meta']['iter'] == 6
     assert 'Advance dataloader 3 steps' in second.stdout + second.stderr
+
+
+def test_two_runs_in_one_process_in_the_same_second(tmp_path, capsys, monkeypatch):
+    """Each run logs its own iterations to its own log file and to the stdout
+    of its time, not through the first run's handlers (stream closed by now)."""
+    same_second(monkeypatch)
+    train = load_tool('train')
+    with contextlib.redirect_stdout(io.StringIO()) as first_stdout:
+        assert train.main([CONFIG, '--work-dir', str(tmp_path / 'first')]) == 0
+    first_stdout.close()
+    capsys.readouterr()
+    assert train.main([CONFIG, '--work-dir', str(tmp_path / 'second')]) == 0
+    captured = capsys.readouterr()
+    assert 'Logging error' not in captured.err
+    assert captured.out.count('Iter(train)') == 6
+    for run in ('first', 'second'):
+        with open(tmp_path / run / TIMESTAMP / f'{TIMESTAMP}.log') as log:
+            assert log.read().count('Iter(train)') == 6, run
 
 
 def test_unknown_override_key_is_one_line_error(tmp_path, capsys):
@@ -52,13 +73,12 @@ def test_missing_resume_checkpoint(tmp_path, capsys):
 
 
 def test_sigkill_mid_run_then_resume_continues(tmp_path):
-    env = dict(os.environ, PYTHONPATH=ROOT)
     command = [
         sys.executable, osp.join(ROOT, 'tools', 'train.py'), CONFIG, '--work-dir', str(tmp_path),
         '--cfg-options', 'train_cfg.max_iters=30', 'custom_hooks.1.seconds=0.1'
     ]
-    run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+    run = subprocess.Popen(command, cwd=ROOT, env=child_environment(ROOT),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not osp.isfile(tmp_path / 'iter_6.pth') and time.time() < deadline:
         time.sleep(0.05)
@@ -83,8 +103,7 @@ def test_two_process_gloo_training_keeps_ranks_in_sync(tmp_path):
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
-    env = dict(os.environ, PYTHONPATH=ROOT, PORT=str(port), PYTHON=sys.executable,
-               OMP_NUM_THREADS='1')
+    env = child_environment(ROOT, PORT=str(port), PYTHON=sys.executable, OMP_NUM_THREADS='1')
     result = subprocess.run(
         ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), CONFIG, '2', '--work-dir', str(tmp_path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

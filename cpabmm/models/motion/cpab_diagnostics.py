@@ -128,12 +128,24 @@ def theta_sizes(motion, params: MotionParams) -> Dict[str, Dict[str, float]]:
     return sizes
 
 
+def published_thetas(fixture: dict, family: str, tess) -> Tensor:
+    """The published loop's thetas of ``family`` (``'partial'``, ``'global'``)
+    recorded in ``fixture`` (``cpab_libcpab_seed0.pt``), mapped into the basis
+    of ``tess`` through the A-vectors (the bases span the same space up to a
+    rotation); float64, on the device of ``tess``."""
+    lib_basis = fixture[{'partial': 'tess4', 'global': 'tess6'}[family]]['basis'].double()
+    theta = fixture['keypoint_fit'][family]['theta'].double() @ lib_basis.T
+    basis = tess.cpab.basis.double()
+    return theta.to(basis.device) @ basis
+
+
 def warp_determinants(motion, params: MotionParams,
                       size: int = 33) -> Dict[str, Tuple[float, float]]:
     """Per family, the least and largest Jacobian determinant of the warps on
     a ``size x size`` grid over [-1, 1]^2 (central differences of the warped
     grid); positive everywhere for a diffeomorphism."""
-    axis = torch.linspace(-1, 1, size, dtype=params['theta_partial'].dtype)
+    theta = params['theta_partial']
+    axis = torch.linspace(-1, 1, size, dtype=theta.dtype, device=theta.device)
     grid = torch.stack(torch.meshgrid(axis, axis, indexing='xy'), dim=-1)
     with torch.no_grad():
         warped = motion.warp(params, grid)                              # [B, N, h, w, 2]

@@ -6,7 +6,8 @@ import torch
 
 from cpabmm.models.motion import CPABMotion, cpab_motion
 from cpabmm.models.motion.cpab_diagnostics import (DISTRIBUTIONS, fit_errors, keypoint_pairs,
-                                                   theta_sizes, warp_determinants)
+                                                   published_thetas, theta_sizes,
+                                                   warp_determinants)
 from cpabmm.registry import MODELS
 
 
@@ -35,14 +36,6 @@ def fit(motion, kp_source, kp_driving):
     params = motion.fit({'value': kp_source}, {'value': kp_driving})
     return (params, fit_errors(motion, params, kp_source, kp_driving),
             theta_sizes(motion, params), warp_determinants(motion, params))
-
-
-def published_thetas(fixture, family, tess):
-    """The published loop's thetas in our basis (bases agree up to a rotation
-    of the same span: map through the A-vectors)."""
-    lib_basis = fixture[{'partial': 'tess4', 'global': 'tess6'}[family]]['basis']
-    theta = fixture['keypoint_fit'][family]['theta'].double()
-    return theta @ lib_basis.T @ tess.cpab.basis.double()
 
 
 def published_sizes(fixture, tess):

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The checks that need a GPU, in one run (a few minutes on one H200): build the
+# op with its CUDA kernels through the normal install, the self-check, the
+# CUDA-marked tests with the compiled op required, and the GPU benchmarks.
+#   bash tools/gpu_check.sh [OUT_DIR]        (logs in OUT_DIR, default gpu_check/)
+# Python packages missing on the machine may come as wheels in .whl/ (installed
+# into /tmp/site); the fixtures are read from ../shared, or from ./shared.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-${OUT:-gpu_check}}"
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
+if compgen -G '.whl/*.whl' >/dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl || exit 1
+    export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
+fi
+if [ ! -d ../shared ] && [ -d shared ]; then ln -s "$PWD/shared" ../shared; fi
+failed=0
+step() {  # step NAME TIMEOUT COMMAND...: run, log to OUT/NAME.log, time it
+    local name=$1 limit=$2; shift 2
+    echo "== $name: $*"
+    local start=$SECONDS
+    timeout "$limit" "$@" >"$out/$name.log" 2>&1
+    local rc=$?
+    tail -n 25 "$out/$name.log"
+    echo "== $name: exit $rc after $((SECONDS - start)) s"
+    [ "$rc" -eq 0 ] || failed=1
+}
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+# the install path of the README: CUDA kernels because nvcc matches torch's CUDA
+step build 300 python3 -m pip install --no-build-isolation --no-deps \
+    --break-system-packages -e .
+step collect_env 60 python3 -m cpabmm.utils.collect_env --require-ops
+step cuda_tests 240 env CPABMM_REQUIRE_OPS=1 python3 -m pytest -q -rs -p no:randomly -m cuda tests
+step bench_cpab 120 python3 tools/benchmark.py cpab --repeat 5 --reference-repeat 1
+step bench_motion 150 python3 tools/benchmark.py motion --backend cuda --repeat 2 \
+    --distribution fixture-noisy --fixture ../shared/fixtures/cpab_libcpab_seed0.pt
+exit "$failed"
