@@ -7,6 +7,7 @@ hand. Runners use ``default_scope = 'cpabmm'``.
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
@@ -51,6 +52,9 @@ DATA_SAMPLERS = Registry(
     'data sampler', parent=MMENGINE_DATA_SAMPLERS, locations=['cpabmm.datasets'])
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, locations=['cpabmm.datasets'])
+#: functions configs name, such as a data loader's ``worker_init_fn``
+#: (MMEngine looks them up with the scope: ``type='cpabmm.seed_worker'``)
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['cpabmm.datasets'])
 
 # Models
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['cpabmm.models'])

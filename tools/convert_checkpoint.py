@@ -23,6 +23,7 @@ from typing import Any, List, Optional
 
 import torch
 
+from cpabmm.fileio import atomic_path
 from cpabmm.models.converters import (NETWORK_ENTRIES, convert_official_state_dict,
                                       flatten_official_checkpoint)
 from cpabmm.utils.tool import tool_main
@@ -90,9 +91,8 @@ def convert(src: str, dst: str, model: str, trust_pickle: bool = False) -> dict:
         },
     }
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    tmp = f'{dst}.tmp'
-    torch.save(converted, tmp)
-    os.replace(tmp, dst)
+    with atomic_path(dst) as temporary:
+        torch.save(converted, temporary)
     return converted
 
 

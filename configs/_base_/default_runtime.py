@@ -4,11 +4,16 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # MMEngine's CheckpointHook, written so that a kill at any moment loses
+    # no checkpoint (docs/reliability.md).
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=3, save_last=True),
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # Keeps every checkpoint loadable with torch.load(weights_only=True).
     safe_checkpoint=dict(type='SafeCheckpointHook'),
+    # Checkpoints hold the random generators: a resumed run equals an
+    # uninterrupted one.
+    random_state=dict(type='RandomStateHook'),
 )
 
 env_cfg = dict(

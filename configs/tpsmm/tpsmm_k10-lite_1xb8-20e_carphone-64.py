@@ -23,7 +23,11 @@ train_dataloader = dict(
     _delete_=True,
     batch_size=8,
     num_workers=1,
-    persistent_workers=True,
+    # Workers start anew every epoch, seeded from the main process's torch
+    # generator, which checkpoints record: a resumed run draws the same
+    # augmentation as an uninterrupted one (docs/reliability.md).
+    persistent_workers=False,
+    worker_init_fn=dict(type='cpabmm.seed_worker'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(

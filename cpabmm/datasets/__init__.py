@@ -1,7 +1,7 @@
 """Video datasets, frame-pair transforms and the synthetic motion dataset.
 
-Importing this package registers every dataset in ``DATASETS`` and every
-transform in ``TRANSFORMS``.
+Importing this package registers every dataset in ``DATASETS``, every
+transform in ``TRANSFORMS`` and the workers' seeding in ``FUNCTIONS``.
 """
 from .base_video_dataset import FrameCursor, VideoDatasetBase
 from .cross_identity_dataset import CrossIdentityDataset
@@ -10,10 +10,11 @@ from .transforms import (ColorJitter, PackFramePair, RandomCropFrames,
                          RandomHorizontalFlip, RandomResizeFrames, RandomTimeFlip,
                          ResizeFrames)
 from .video_frames_dataset import VideoFramesDataset
+from .worker_seed import seed_worker
 
 __all__ = [
     'ColorJitter', 'CrossIdentityDataset', 'FrameCursor', 'PackFramePair',
     'RandomCropFrames', 'RandomHorizontalFlip', 'RandomResizeFrames', 'RandomTimeFlip',
     'ResizeFrames', 'SyntheticMotionDataset', 'SyntheticScene', 'VideoDatasetBase',
-    'VideoFramesDataset'
+    'VideoFramesDataset', 'seed_worker'
 ]

@@ -15,7 +15,11 @@ test_pipeline = [dict(type='PackFramePair')]
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
-    persistent_workers=True,
+    # Workers start anew every epoch, seeded from the main process's torch
+    # generator, which checkpoints record: a resumed run draws the same
+    # augmentation as an uninterrupted one (docs/reliability.md).
+    persistent_workers=False,
+    worker_init_fn=dict(type='cpabmm.seed_worker'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
