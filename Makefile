@@ -35,7 +35,7 @@ $(STAMP): setup.py pyproject.toml $(wildcard requirements/*.txt) $(EXT_SOURCES)
 	@touch $@
 
 test: setup
-	$(PY) -m pytest -q -rs $(PYTEST_ARGS)
+	$(PY) -m pytest -rs $(PYTEST_ARGS)
 
 demo: setup
 	$(PY) tools/demo.py --source demo/source.png --driving demo/driving.mp4 \
