@@ -7,10 +7,12 @@ import os.path as osp
 import pytest
 import torch
 
-import cpabmm.engine  # noqa: F401  (weights-only checkpoint loading)
 from cpabmm.ops.cpab.function import (BUILD_COMMAND, backend_name, backends_summary,
                                        compiled_available)
+from cpabmm.utils import setup_runtime
 from cpabmm.utils.run_state import fresh_run_state
+
+setup_runtime()
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_FIXTURES = osp.join(REPO_ROOT, '..', 'shared', 'fixtures')

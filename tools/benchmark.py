@@ -26,8 +26,10 @@ from typing import Callable, List
 
 import torch
 
-from cpabmm.utils.run_state import fresh_run_state
+from cpabmm.checkpoint import read_file
 from cpabmm.timing import Stopwatch, measure
+from cpabmm.utils import setup_runtime
+from cpabmm.utils.run_state import fresh_run_state
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_ROOT = osp.join(REPO, 'configs')
@@ -145,7 +147,7 @@ def print_published_comparison(fast, fixture_path: str, device: torch.device) ->
     thetas mapped into our basis)."""
     from cpabmm.models.motion.cpab_diagnostics import fit_errors, published_thetas, theta_sizes
 
-    fixture = torch.load(fixture_path, weights_only=True)
+    fixture = read_file(fixture_path)
     record = fixture['keypoint_fit']
     kp_source, kp_driving = record['kp_source'].to(device), record['kp_driving'].to(device)
     params = fast.fit({'value': kp_source}, {'value': kp_driving})
@@ -164,7 +166,7 @@ def run_motion(args: argparse.Namespace) -> None:
     from cpabmm.models.motion import CPABMotion
     from cpabmm.models.motion.cpab_diagnostics import DISTRIBUTIONS
 
-    fixture = torch.load(args.fixture, weights_only=True)['keypoint_fit']
+    fixture = read_file(args.fixture)['keypoint_fit']
     published = (fixture['partial']['seconds_cpu_2cores'] +
                  fixture['global']['seconds_cpu_2cores'])
     published_samples = fixture['kp_source'].shape[0]
@@ -502,6 +504,7 @@ def main(argv=None) -> None:
     add_losses_parser(subparsers)
     add_converge_parser(subparsers)
     args = parser.parse_args(argv)
+    setup_runtime()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     args.run(args)

@@ -7,16 +7,12 @@ atomically, loads with ``torch.load(..., weights_only=True)``, and its size and
 SHA-256 are printed for the model-zoo index (``configs/*/metafile.yml``).
 """
 import argparse
-import hashlib
-import io
 import os.path as osp
 import sys
 
-import torch
-
-from cpabmm.engine import load_checkpoint_file
-from cpabmm.fileio import atomic_write
+from cpabmm.checkpoint import read_model_checkpoint, save_checkpoint
 from cpabmm.utils.tool import tool_main
+from cpabmm.zoo.checksum import file_sha256
 
 #: metadata entries a release keeps (the rest describes the training process)
 KEPT_META = ('cfg', 'epoch', 'iter', 'seed', 'experiment_name', 'mmengine_version',
@@ -25,9 +21,6 @@ KEPT_META = ('cfg', 'epoch', 'iter', 'seed', 'experiment_name', 'mmengine_versio
 
 def release_checkpoint(checkpoint: dict) -> dict:
     """The weights and the kept metadata of a training checkpoint."""
-    if 'state_dict' not in checkpoint:
-        raise ValueError('the checkpoint has no state_dict: pass a checkpoint written by '
-                         'tools/train.py')
     meta = checkpoint.get('meta', {})
     return {
         'meta': {key: meta[key] for key in KEPT_META if key in meta},
@@ -43,17 +36,14 @@ def main(argv=None) -> int:
     parser.add_argument('output', help='release file to write (.pth)')
     args = parser.parse_args(argv)
     try:
-        release = release_checkpoint(load_checkpoint_file(args.input, map_location='cpu'))
+        release = release_checkpoint(read_model_checkpoint(args.input))
     except (OSError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
-    buffer = io.BytesIO()
-    torch.save(release, buffer)
-    data = buffer.getvalue()
-    with atomic_write(args.output, 'wb') as stream:
-        stream.write(data)
-    print(f'{osp.abspath(args.output)}\n  size    {len(data) / 2**20:.2f} MiB '
-          f'({len(data)} bytes)\n  sha256  {hashlib.sha256(data).hexdigest()}')
+    save_checkpoint(release, args.output)
+    size = osp.getsize(args.output)
+    print(f'{osp.abspath(args.output)}\n  size    {size / 2**20:.2f} MiB '
+          f'({size} bytes)\n  sha256  {file_sha256(args.output)}')
     return 0
 
 

@@ -19,9 +19,8 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-# Importing cpabmm.engine also makes every local checkpoint load weights-only.
-from cpabmm.engine import (PROTOCOLS, ConfigError, load_config, load_model_weights,
-                           prepare_cpu_distributed)
+from cpabmm.checkpoint import load_model_weights
+from cpabmm.engine import PROTOCOLS, ConfigError, load_config, prepare_cpu_distributed
 from cpabmm.evaluation import MetricUnavailableError
 from cpabmm.registry import RUNNERS
 from cpabmm.utils.tool import tool_main
@@ -109,7 +108,7 @@ def build_cfg(args: argparse.Namespace):
         rank_by=args.rank_by,
         meta=dict(checkpoint=osp.abspath(args.checkpoint)))
     cfg.test_cfg = test_cfg
-    # Weights are loaded strictly by load_model_weights, not by the runner.
+    # Weights are loaded strictly by cpabmm.checkpoint.load_model_weights, not by the runner.
     cfg.load_from = None
     cfg.resume = False
     return cfg

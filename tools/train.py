@@ -7,7 +7,6 @@ import sys
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-# Importing cpabmm.engine also makes every local checkpoint load weights-only.
 from cpabmm.engine import ConfigError, load_config, prepare_cpu_distributed
 from cpabmm.registry import RUNNERS
 from cpabmm.utils.tool import tool_main

@@ -1,4 +1,4 @@
-"""Loading weights with one clear message when they do not fit."""
+"""Strict loading of a state dict, with one message naming every mismatch."""
 from __future__ import annotations
 
 from typing import Dict, List, Mapping

@@ -1,4 +1,12 @@
-"""Loading a checkpoint's weights into a built model, strictly."""
+"""Model checkpoints: which files are accepted, and strict loading of their weights.
+
+The one rule every entry point applies (:func:`~cpabmm.apis.init_model`,
+``tools/test.py``, MMEngine's ``load_from`` / ``resume``,
+``tools/publish_model.py``): a model checkpoint is an MMEngine checkpoint, a
+dict with a ``state_dict`` (and usually ``meta``), readable weights-only. A
+bare state dict is refused, and an official FOMM/TPSMM file is refused with
+the command that converts it.
+"""
 from __future__ import annotations
 
 from typing import Any, Dict, Mapping
@@ -6,32 +14,49 @@ from typing import Any, Dict, Mapping
 from mmengine.model import is_model_wrapper
 from torch import nn
 
-from cpabmm.models.state_dict import load_state_dict_checked
-from .checkpoint import load_checkpoint_file
+from .matching import load_state_dict_checked
+from .official import official_families
+from .reading import MapLocation, read_checkpoint
 
 
-def load_model_weights(model: nn.Module, filename: str) -> Dict[str, Any]:
-    """Load the ``state_dict`` of the MMEngine checkpoint ``filename``
-    (read weights-only) into ``model`` (or the model a wrapper holds).
-
-    Unlike MMEngine's non-strict loading, weights that do not fit fail with
-    one line naming the mismatched keys.
-
-    Returns:
-        The checkpoint's ``meta`` (empty when it has none).
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: not a weights-only MMEngine checkpoint, or weights made
-            for another model or config.
-    """
-    checkpoint = load_checkpoint_file(filename, map_location='cpu')
+def check_model_checkpoint(checkpoint: Any, source: str) -> None:
+    """Raise ValueError unless ``checkpoint`` is an MMEngine checkpoint."""
+    families = official_families(checkpoint)
+    if families:
+        raise ValueError(
+            f'{source} is an official {"/".join(f.upper() for f in families)} checkpoint; '
+            'convert it first: python tools/convert_checkpoint.py SRC DST --model '
+            f'{"|".join(families)}')
     state_dict = checkpoint.get('state_dict') if isinstance(checkpoint, Mapping) else None
     if not isinstance(state_dict, Mapping):
         raise ValueError(
-            f'{filename} has no state_dict, so it is no MMEngine checkpoint; convert '
-            'official FOMM/TPSMM files with tools/convert_checkpoint.py')
+            f'{source} has no state_dict, so it is no MMEngine checkpoint (bare state dicts '
+            "are not accepted: save {'state_dict': ..., 'meta': ...}); convert official "
+            'FOMM/TPSMM files with tools/convert_checkpoint.py')
+
+
+def read_model_checkpoint(path: str, map_location: MapLocation = 'cpu') -> Dict[str, Any]:
+    """The MMEngine checkpoint at ``path``, read weights-only.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not weights-only, or not an MMEngine checkpoint.
+    """
+    checkpoint = read_checkpoint(path, map_location)
+    check_model_checkpoint(checkpoint, path)
+    return checkpoint
+
+
+def load_model_weights(model: nn.Module, path: str) -> Dict[str, Any]:
+    """Load the weights of the checkpoint ``path`` into ``model`` (or the
+    model a wrapper holds), strictly: weights that do not fit fail with one
+    line naming the mismatched keys.
+
+    Returns:
+        The checkpoint's ``meta`` (empty when it has none).
+    """
+    checkpoint = read_model_checkpoint(path)
     if is_model_wrapper(model):
         model = model.module
-    load_state_dict_checked(model, state_dict, source=filename)
+    load_state_dict_checked(model, checkpoint['state_dict'], source=path)
     return dict(checkpoint.get('meta') or {})

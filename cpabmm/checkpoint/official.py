@@ -1,34 +1,23 @@
 """Key mapping from the official FOMM and TPSMM checkpoints to ours.
 
 Official checkpoints are ``{'kp_detector': state_dict, 'generator': ...}``
-dictionaries; :func:`flatten_official_checkpoint` joins them into one
-state dict with the entry as prefix (``kp_detector.fg_encoder.conv1.weight``)
-and :func:`convert_official_state_dict` renames every key to the layout of
-:class:`~cpabmm.models.ImageAnimator`. Values are not changed: the published
-networks are reproduced module for module.
+dictionaries. :data:`OFFICIAL_FORMATS` holds one :class:`OfficialFormat` per
+family (``'fomm'``, ``'tpsmm'``): it recognises the family's files, joins
+their entries into one state dict with the entry as prefix
+(``kp_detector.fg_encoder.conv1.weight``) and renames every key to the layout
+of :class:`~cpabmm.models.ImageAnimator`. Values are not changed: the
+published networks are reproduced module for module.
 """
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Tuple
 
 from torch import Tensor
 
 Rules = List[Tuple[str, str]]
-
-#: the checkpoint entries that hold network weights, per official model
-NETWORK_ENTRIES: Dict[str, Tuple[str, ...]] = {
-    'tpsmm': ('kp_detector', 'dense_motion_network', 'inpainting_network', 'bg_predictor',
-              'avd_network'),
-    'fomm': ('kp_detector', 'generator'),
-}
-#: entries an official checkpoint may hold that our animator has no use for
-IGNORED_ENTRIES: Dict[str, Tuple[str, ...]] = {
-    'tpsmm': ('optimizer', 'optimizer_bg_predictor', 'optimizer_avd', 'epoch', 'epoch_avd'),
-    'fomm': ('discriminator', 'optimizer_generator', 'optimizer_kp_detector',
-             'optimizer_discriminator', 'epoch'),
-}
 
 _HOURGLASS: Rules = [
     (r'\.hourglass\.encoder\.down_blocks\.', '.hourglass.down_blocks.'),
@@ -48,75 +37,119 @@ _GENERATOR: Rules = [
     (r'^generator\.bottleneck\.r(\d+)\.', r'generator.bottleneck.\1.'),
 ]
 
-#: (pattern, replacement) rules applied in order to every key
-RULES: Dict[str, Rules] = {
-    'tpsmm': [
-        (r'^kp_detector\.fg_encoder\.', 'keypoint_detector.backbone.'),
-        (r'^bg_predictor\.bg_encoder\.', 'background.backbone.'),
-        (r'^avd_network\.', 'avd.'),
-        (r'^dense_motion_network\.', 'dense_motion.'),
-        (r'^inpainting_network\.', 'generator.'),
-    ] + _HOURGLASS + _DENSE_MOTION_HEADS + _GENERATOR,
-    'fomm': [
-        (r'^kp_detector\.predictor\.', 'keypoint_detector.hourglass.'),
-        (r'^kp_detector\.kp\.', 'keypoint_detector.heatmap_head.'),
-        (r'^kp_detector\.jacobian\.', 'keypoint_detector.jacobian_head.'),
-        (r'^kp_detector\.down\.weight$', 'keypoint_detector.downsample.weight'),
-        (r'^generator\.dense_motion_network\.', 'dense_motion.'),
-    ] + _HOURGLASS + _DENSE_MOTION_HEADS + _GENERATOR,
+
+@dataclass(frozen=True)
+class OfficialFormat:
+    """The checkpoints of one official code base and how to convert them.
+
+    Args:
+        family: the name users pass (``--model``), e.g. ``'tpsmm'``.
+        networks: the entries that hold network weights.
+        ignored: entries our animator has no use for (optimisers, epochs).
+        rules: ``(pattern, replacement)`` regexes applied in order to every key.
+    """
+
+    family: str
+    networks: Tuple[str, ...]
+    ignored: Tuple[str, ...]
+    rules: Rules
+
+    def _unknown(self, checkpoint: Mapping) -> List[str]:
+        return sorted(set(checkpoint) - set(self.networks + self.ignored))
+
+    def matches(self, checkpoint: Any) -> bool:
+        """Whether ``checkpoint`` is laid out like this family's files."""
+        return (isinstance(checkpoint, Mapping) and not self._unknown(checkpoint)
+                and any(entry in checkpoint for entry in self.networks))
+
+    def flatten(self, checkpoint: Mapping) -> 'OrderedDict[str, Tensor]':
+        """Join the per-network state dicts into one, with the entry name as prefix.
+
+        Raises:
+            ValueError: the checkpoint has none of the network entries, or an
+                entry this format does not know.
+        """
+        name = self.family.upper()
+        unknown = self._unknown(checkpoint)
+        if unknown:
+            raise ValueError(f'not an official {name} checkpoint: unknown entries {unknown} '
+                             f'(expected some of {list(self.networks)})')
+        present = [entry for entry in self.networks if entry in checkpoint]
+        if not present:
+            raise ValueError(f'not an official {name} checkpoint: none of the entries '
+                             f'{list(self.networks)} found')
+        flat = OrderedDict()
+        for entry in present:
+            for key, value in checkpoint[entry].items():
+                key = key[len('module.'):] if key.startswith('module.') else key
+                flat[f'{entry}.{key}'] = value
+        return flat
+
+    def convert_key(self, key: str) -> str:
+        """Our name for the official key ``key`` (with its entry prefix)."""
+        for pattern, replacement in self.rules:
+            key = re.sub(pattern, replacement, key)
+        return key
+
+    def convert_state_dict(self, state_dict: Mapping[str, Tensor]) -> 'OrderedDict[str, Tensor]':
+        """Rename a flattened official state dict to our layout.
+
+        Raises:
+            ValueError: a key does not belong to any network of this family.
+        """
+        prefixes = tuple(f'{entry}.' for entry in self.networks)
+        foreign = [key for key in state_dict if not key.startswith(prefixes)]
+        if foreign:
+            raise ValueError(f'{len(foreign)} keys are not part of an official '
+                             f'{self.family.upper()} network, e.g. {foreign[:3]}')
+        return OrderedDict((self.convert_key(key), value) for key, value in state_dict.items())
+
+    def convert(self, checkpoint: Mapping) -> 'OrderedDict[str, Tensor]':
+        """The official ``checkpoint``'s weights as our state dict."""
+        return self.convert_state_dict(self.flatten(checkpoint))
+
+
+#: the official checkpoint formats, by family
+OFFICIAL_FORMATS: Dict[str, OfficialFormat] = {
+    'tpsmm': OfficialFormat(
+        'tpsmm',
+        networks=('kp_detector', 'dense_motion_network', 'inpainting_network', 'bg_predictor',
+                  'avd_network'),
+        ignored=('optimizer', 'optimizer_bg_predictor', 'optimizer_avd', 'epoch', 'epoch_avd'),
+        rules=[
+            (r'^kp_detector\.fg_encoder\.', 'keypoint_detector.backbone.'),
+            (r'^bg_predictor\.bg_encoder\.', 'background.backbone.'),
+            (r'^avd_network\.', 'avd.'),
+            (r'^dense_motion_network\.', 'dense_motion.'),
+            (r'^inpainting_network\.', 'generator.'),
+        ] + _HOURGLASS + _DENSE_MOTION_HEADS + _GENERATOR),
+    'fomm': OfficialFormat(
+        'fomm',
+        networks=('kp_detector', 'generator'),
+        ignored=('discriminator', 'optimizer_generator', 'optimizer_kp_detector',
+                 'optimizer_discriminator', 'epoch'),
+        rules=[
+            (r'^kp_detector\.predictor\.', 'keypoint_detector.hourglass.'),
+            (r'^kp_detector\.kp\.', 'keypoint_detector.heatmap_head.'),
+            (r'^kp_detector\.jacobian\.', 'keypoint_detector.jacobian_head.'),
+            (r'^kp_detector\.down\.weight$', 'keypoint_detector.downsample.weight'),
+            (r'^generator\.dense_motion_network\.', 'dense_motion.'),
+        ] + _HOURGLASS + _DENSE_MOTION_HEADS + _GENERATOR),
 }
 
 
-def _check_model(model: str) -> None:
-    if model not in RULES:
-        raise ValueError(f'unknown official model {model!r}; choose one of {sorted(RULES)}')
-
-
-def flatten_official_checkpoint(checkpoint: Mapping, model: str) -> 'OrderedDict[str, Tensor]':
-    """Join an official checkpoint's per-network state dicts into one, with
-    the entry name as prefix.
+def official_format(family: str) -> OfficialFormat:
+    """The :class:`OfficialFormat` of ``family``.
 
     Raises:
-        ValueError: the checkpoint has none of the model's network entries,
-            or an entry this converter does not know.
+        ValueError: no such family.
     """
-    _check_model(model)
-    known = NETWORK_ENTRIES[model] + IGNORED_ENTRIES[model]
-    unknown = sorted(set(checkpoint) - set(known))
-    if unknown:
-        raise ValueError(f'not an official {model.upper()} checkpoint: unknown entries '
-                         f'{unknown} (expected some of {list(NETWORK_ENTRIES[model])})')
-    present = [entry for entry in NETWORK_ENTRIES[model] if entry in checkpoint]
-    if not present:
-        raise ValueError(f'not an official {model.upper()} checkpoint: none of the entries '
-                         f'{list(NETWORK_ENTRIES[model])} found')
-    flat = OrderedDict()
-    for entry in present:
-        for key, value in checkpoint[entry].items():
-            key = key[len('module.'):] if key.startswith('module.') else key
-            flat[f'{entry}.{key}'] = value
-    return flat
+    if family not in OFFICIAL_FORMATS:
+        raise ValueError(f'unknown official model {family!r}; choose one of '
+                         f'{sorted(OFFICIAL_FORMATS)}')
+    return OFFICIAL_FORMATS[family]
 
 
-def convert_key(key: str, model: str) -> str:
-    """Our name for the official key ``key`` (with its entry prefix)."""
-    _check_model(model)
-    for pattern, replacement in RULES[model]:
-        key = re.sub(pattern, replacement, key)
-    return key
-
-
-def convert_official_state_dict(state_dict: Mapping[str, Tensor],
-                                model: str) -> 'OrderedDict[str, Tensor]':
-    """Rename a flattened official state dict to our layout.
-
-    Raises:
-        ValueError: a key does not belong to any network of ``model``.
-    """
-    _check_model(model)
-    prefixes = tuple(f'{entry}.' for entry in NETWORK_ENTRIES[model])
-    foreign = [key for key in state_dict if not key.startswith(prefixes)]
-    if foreign:
-        raise ValueError(f'{len(foreign)} keys are not part of an official {model.upper()} '
-                         f'network, e.g. {foreign[:3]}')
-    return OrderedDict((convert_key(key, model), value) for key, value in state_dict.items())
+def official_families(checkpoint: Any) -> List[str]:
+    """The families whose official layout ``checkpoint`` has (none for ours)."""
+    return [family for family, fmt in OFFICIAL_FORMATS.items() if fmt.matches(checkpoint)]

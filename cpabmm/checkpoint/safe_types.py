@@ -1,24 +1,19 @@
-"""Checkpoints that load with ``torch.load(..., weights_only=True)``.
+"""Checkpoint contents in types the weights-only unpickler accepts.
 
 MMEngine stores its message hub as ``HistoryBuffer`` objects holding numpy
 arrays, and a run's metadata may hold numpy scalars; neither passes PyTorch's
 weights-only unpickler. :func:`to_safe_types` rewrites them as plain
 containers, tensors and Python scalars before a checkpoint is written, and
-:func:`from_safe_types` restores them after it is read. Every local
-checkpoint is then read with ``weights_only=True``; safe loading is never
-switched off.
+:func:`from_safe_types` restores them after it is read.
 """
 from __future__ import annotations
 
-import os.path as osp
-import pickle
 from collections import OrderedDict
-from typing import Any, Callable, Optional, Union
+from typing import Any
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
 
 HISTORY_BUFFER_TAG = '__mmengine_history_buffer__'
 NDARRAY_TAG = '__numpy_ndarray__'
@@ -65,36 +60,3 @@ def from_safe_types(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return type(obj)(from_safe_types(v) for v in obj)
     return obj
-
-
-def load_checkpoint_file(
-        filename: str,
-        map_location: Optional[Union[str, torch.device, Callable]] = None) -> Any:
-    """Read a local checkpoint with ``weights_only=True`` and restore the
-    MMEngine objects that :func:`to_safe_types` rewrote.
-
-    Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: the file is not a weights-only checkpoint (for example an
-            official pickle: convert it with ``tools/convert_checkpoint.py``).
-    """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(
-            f'checkpoint not found: {filename} (check the path, or fetch it '
-            'with tools/download.py)')
-    try:
-        checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        first_line = str(error).strip().splitlines()[0]
-        raise ValueError(
-            f'{filename} is not a weights-only checkpoint ({first_line}); if it '
-            'is an official FOMM/TPSMM file you trust, convert it with '
-            'tools/convert_checkpoint.py') from None
-    return from_safe_types(checkpoint)
-
-
-@CheckpointLoader.register_scheme(prefixes='', force=True)
-def _load_local_checkpoint(filename: str, map_location=None) -> Any:
-    """MMEngine's loader for local paths, made weights-only."""
-    return load_checkpoint_file(filename, map_location)

@@ -1,29 +1,23 @@
-"""Runner glue: hooks, optimiser wrappers, weights-only checkpoint loading,
-atomic writes, and the test loop and evaluator of image animation."""
-from .atomic_io import AtomicLocalBackend, install_atomic_local_backend
+"""Runner glue: hooks, optimiser wrappers, config loading, and the test loop
+and evaluator of image animation."""
 from .config import ConfigError, check_override_keys, load_config
-from .checkpoint import from_safe_types, load_checkpoint_file, to_safe_types
 from .distributed import prepare_cpu_distributed
 from .evaluator import DEFAULT_SETS, AnimationEvaluator
 from .hooks import (AnimationVisualizationHook, AtomicCheckpointHook, NonFiniteLossError,
                     NonFiniteLossHook, RandomStateHook, SafeCheckpointHook, SetEpochHook)
 from .initial_frames import InitialDrivingFrames
-from .model_weights import load_model_weights
 from .model_wrapper import AnimatorDistributedDataParallel
 from .optim import ModuleClipOptimWrapper, ModuleOptimWrapperConstructor
 from .random_state import capture_random_state, restore_random_state
 from .side_by_side import SideBySideRecorder
 from .test_loop import PROTOCOLS, AnimationTestLoop, per_video_csv_path
 
-install_atomic_local_backend()
-
 __all__ = [
     'AnimationEvaluator', 'AnimationTestLoop', 'AnimationVisualizationHook',
-    'AnimatorDistributedDataParallel', 'AtomicCheckpointHook', 'AtomicLocalBackend',
+    'AnimatorDistributedDataParallel', 'AtomicCheckpointHook',
     'ConfigError', 'DEFAULT_SETS', 'InitialDrivingFrames', 'ModuleClipOptimWrapper', 'ModuleOptimWrapperConstructor',
     'NonFiniteLossError', 'NonFiniteLossHook', 'PROTOCOLS', 'RandomStateHook',
     'SafeCheckpointHook', 'SetEpochHook', 'SideBySideRecorder', 'capture_random_state',
-    'check_override_keys', 'from_safe_types', 'load_checkpoint_file', 'load_config',
-    'load_model_weights', 'per_video_csv_path', 'prepare_cpu_distributed',
-    'restore_random_state', 'to_safe_types'
+    'check_override_keys', 'load_config', 'per_video_csv_path', 'prepare_cpu_distributed',
+    'restore_random_state'
 ]

@@ -84,12 +84,18 @@ def check_override_keys(cfg: Config, options: Mapping[str, Any]) -> None:
                 'the config file')
 
 
+def apply_overrides(cfg: Config, cfg_options: Optional[Mapping[str, Any]]) -> None:
+    """Merge ``--cfg-options`` overrides into ``cfg`` after
+    :func:`check_override_keys`."""
+    if cfg_options:
+        check_override_keys(cfg, cfg_options)
+        cfg.merge_from_dict(dict(cfg_options))
+
+
 def load_config(path: str, cfg_options: Optional[Mapping[str, Any]] = None) -> Config:
     """Read a config file and apply ``--cfg-options`` overrides safely."""
     if not osp.isfile(path):
         raise ConfigError(f'config file not found: {path} (configs live under configs/)')
     cfg = Config.fromfile(path)
-    if cfg_options:
-        check_override_keys(cfg, cfg_options)
-        cfg.merge_from_dict(dict(cfg_options))
+    apply_overrides(cfg, cfg_options)
     return cfg

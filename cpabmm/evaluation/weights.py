@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import os.path as osp
-import pickle
 
-import torch
-
+from cpabmm.checkpoint import read_file
 from .errors import MetricUnavailableError
 
 
 def read_weights(path: str, what: str, fix: str) -> dict:
-    """A state dict read from ``path`` with ``weights_only=True``.
+    """The weights at ``path``, read weights-only (:func:`cpabmm.checkpoint.read_file`).
 
     Raises:
         MetricUnavailableError: the file does not exist ("``what`` not found:
@@ -20,9 +18,4 @@ def read_weights(path: str, what: str, fix: str) -> dict:
     path = osp.expanduser(path)
     if not osp.isfile(path):
         raise MetricUnavailableError(f'{what} not found: {path} ({fix})')
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError:
-        raise ValueError(
-            f'{path} is not a plain state dict (it pickles Python objects); '
-            'save it with torch.save(model.state_dict(), path)') from None
+    return read_file(path)

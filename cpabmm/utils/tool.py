@@ -4,20 +4,23 @@ import sys
 from typing import Callable, List, Optional
 
 from .run_state import fresh_run_state
+from .runtime import setup_runtime
 from .signals import interrupted_status, terminate_as_interrupt
 
 ToolMain = Callable[[Optional[List[str]]], int]
 
 
 def tool_main(on_interrupt: str) -> Callable[[ToolMain], ToolMain]:
-    """Decorate a tool's ``main(argv) -> int``: the run gets its own MMEngine
-    state (:func:`fresh_run_state`), SIGTERM and SIGHUP are handled like
+    """Decorate a tool's ``main(argv) -> int``: MMEngine is set up
+    (:func:`setup_runtime`), the run gets its own MMEngine state
+    (:func:`fresh_run_state`), SIGTERM and SIGHUP are handled like
     Ctrl-C (:func:`terminate_as_interrupt`), and an interruption ends with
     ``interrupted; <on_interrupt>`` on stderr and the shell's status (130 for
     Ctrl-C, 143 for SIGTERM) once every cleanup has run."""
     def decorate(main: ToolMain) -> ToolMain:
         @functools.wraps(main)
         def wrapper(argv: Optional[List[str]] = None) -> int:
+            setup_runtime()
             with fresh_run_state(), terminate_as_interrupt():
                 try:
                     return main(argv)

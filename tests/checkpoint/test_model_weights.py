@@ -1,11 +1,12 @@
-"""load_model_weights: strict loading with one line naming the mismatches."""
+"""Model checkpoints: only MMEngine ones are accepted; strict loading with one
+line naming the mismatches."""
 import pytest
 import torch
 import torch.distributed as dist
 from mmengine.model import MMDistributedDataParallel
 from torch import nn
 
-from cpabmm.engine import load_model_weights
+from cpabmm.checkpoint import load_model_weights, read_model_checkpoint
 
 
 def two_layers(hidden=4):
@@ -55,3 +56,18 @@ def test_wrapped_model_gets_the_weights(tmp_path):
     finally:
         dist.destroy_process_group()
     torch.testing.assert_close(target[1].bias, source[1].bias)
+
+
+@pytest.mark.parametrize('content,message', [
+    ({'0.weight': torch.zeros(4, 3)}, 'bare state dicts are not accepted'),
+    ({'kp_detector': {}, 'generator': {}},
+     'official FOMM checkpoint; convert it first: python tools/convert_checkpoint.py SRC DST '
+     '--model fomm'),
+])
+def test_only_mmengine_checkpoints_are_accepted(tmp_path, content, message):
+    path = tmp_path / 'weights.pth'
+    torch.save(content, path)
+    with pytest.raises(ValueError, match=message):
+        read_model_checkpoint(str(path))
+    with pytest.raises(ValueError, match=message):
+        load_model_weights(two_layers(), str(path))

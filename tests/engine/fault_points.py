@@ -1,8 +1,8 @@
 """Deterministic kill points for fault-injection runs of tools/train.py.
 
-Imported through a config's ``custom_imports``. It puts MMEngine's plain
-``LocalBackend`` back (the checkpoint hook must be safe without any atomic
-backend), skips the Runner's environment report (a second of every run,
+Imported through a config's ``custom_imports``. It serves local paths with a
+``LocalBackend`` that can die mid-write (the checkpoint hook must be safe
+with MMEngine's in-place writes), skips the Runner's environment report (a second of every run,
 nothing else) and kills the process with SIGKILL where the ``CPABMM_FAULT``
 variable says:
 

@@ -2,7 +2,7 @@
 from contextlib import contextmanager
 from typing import Iterator
 
-from mmengine.fileio import LocalBackend, register_backend
+from mmengine.fileio import register_backend
 from mmengine.fileio import io as mmengine_io
 from mmengine.fileio.backends import registry_utils
 
@@ -14,11 +14,10 @@ def serve_local_paths(backend: type) -> None:
 
 
 @contextmanager
-def plain_local_backend() -> Iterator[None]:
-    """Within: MMEngine's own LocalBackend, which writes in place, serves
-    local paths (as if cpabmm installed no atomic backend)."""
+def restored_local_backend() -> Iterator[None]:
+    """Within, a test may :func:`serve_local_paths` with its own backend;
+    the backend that served them before is put back at the end."""
     previous = registry_utils.backends['local']
-    serve_local_paths(LocalBackend)
     try:
         yield
     finally:

@@ -1,6 +1,6 @@
 """AtomicCheckpointHook: a failed write loses no checkpoint, leftovers of
 killed runs are removed, MMEngine's keeping rules hold. Every run writes
-through MMEngine's plain LocalBackend (no atomic backend installed)."""
+through MMEngine's plain LocalBackend, which writes in place."""
 import errno
 import os.path as osp
 
@@ -12,14 +12,14 @@ from mmengine.runner import Runner
 
 from cpabmm.engine import AtomicCheckpointHook
 from cpabmm.utils.run_state import fresh_run_state
-from .local_backend import plain_local_backend, serve_local_paths
+from .local_backend import restored_local_backend, serve_local_paths
 
 CONFIG = osp.join(osp.dirname(__file__), '..', 'data', 'configs', 'tiny_regressor_runner.py')
 
 
 @pytest.fixture(autouse=True)
-def plain_backend():
-    with plain_local_backend():
+def local_backend():
+    with restored_local_backend():
         yield
 
 

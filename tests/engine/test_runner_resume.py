@@ -1,5 +1,4 @@
 """Train a tiny model with MMEngine's Runner, checkpoint, resume."""
-import copy
 import os.path as osp
 
 import pytest
@@ -7,7 +6,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from cpabmm.engine import load_checkpoint_file
+from cpabmm.checkpoint import read_checkpoint
 from cpabmm.utils.run_state import fresh_run_state
 
 CONFIG = osp.join(osp.dirname(__file__), '..', 'data', 'configs', 'tiny_regressor_runner.py')
@@ -46,34 +45,9 @@ def test_resume_continues_iterations_weights_and_optimizer(tmp_path):
     # The learning-rate schedule continued past its milestone at iter 4.
     assert resumed.optim_wrapper.get_lr()['lr'][0] == pytest.approx(1e-3)
     # The optimizer state was restored, not started afresh.
-    state = load_checkpoint_file(str(tmp_path / 'resumed' / 'iter_6.pth'))
+    state = read_checkpoint(str(tmp_path / 'resumed' / 'iter_6.pth'))
     steps = [s['step'] for s in state['optimizer']['state'].values()]
     assert all(int(step) == 6 for step in steps)
     # Loss history continued from the checkpoint's message hub.
     history = resumed.message_hub.get_scalar('train/loss_mse')
     assert len(history.data[0]) == 6
-
-
-def test_resume_refuses_unsafe_pickle(tmp_path):
-    class Payload:
-        def __reduce__(self):
-            return (print, ('executed',))
-
-    path = tmp_path / 'unsafe.pth'
-    torch.save({'state_dict': {}, 'payload': Payload()}, path)
-    with pytest.raises(ValueError, match='not a weights-only checkpoint'):
-        load_checkpoint_file(str(path))
-
-
-def test_checkpoint_conversion_round_trips_history_buffers():
-    from mmengine.logging import HistoryBuffer
-    import numpy as np
-
-    from cpabmm.engine import from_safe_types, to_safe_types
-    buffer = HistoryBuffer([1.0, 2.0], [1, 1], max_length=10)
-    original = {'hub': buffer, 'seed': np.int64(3), 'array': np.arange(3)}
-    restored = from_safe_types(to_safe_types(copy.deepcopy(original)))
-    assert isinstance(restored['hub'], HistoryBuffer)
-    assert restored['hub'].mean() == 1.5 and restored['hub'].max_length == 10
-    assert restored['seed'] == 3 and type(restored['seed']) is int
-    np.testing.assert_array_equal(restored['array'], np.arange(3))

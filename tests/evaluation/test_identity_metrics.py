@@ -90,7 +90,7 @@ def test_weights_of_other_shapes_are_a_one_line_error(tmp_path):
 def test_pickled_modules_are_refused(tmp_path):
     path = tmp_path / 'model.pth'
     torch.save(ColourMean(), path)
-    with pytest.raises(ValueError, match='not a plain state dict'):
+    with pytest.raises(ValueError, match='not a weights-only checkpoint'):
         TorchEmbedder(network=NETWORK, weights=str(path))
 
 

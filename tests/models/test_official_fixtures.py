@@ -19,8 +19,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from cpabmm.models.converters import convert_official_state_dict
-from cpabmm.models.state_dict import load_state_dict_checked
+from cpabmm.checkpoint import load_state_dict_checked, official_format
 from cpabmm.registry import MODELS
 from .official_weights import official_state_dict
 
@@ -34,8 +33,8 @@ def load_fixture_model(fixtures_dir, name, config, official):
     fixture = torch.load(osp.join(fixtures_dir, name), weights_only=True)
     init_default_scope('cpabmm')
     model = MODELS.build(Config.fromfile(osp.join(CONFIGS, config)).model).eval()
-    state_dict = convert_official_state_dict(
-        official_state_dict(fixture['state_dict_shapes']), official)
+    state_dict = official_format(official).convert_state_dict(
+        official_state_dict(fixture['state_dict_shapes']))
     load_state_dict_checked(model, state_dict)
     return model, fixture
 

@@ -13,7 +13,8 @@ from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from cpabmm.engine import NonFiniteLossError, load_checkpoint_file
+from cpabmm.checkpoint import read_checkpoint
+from cpabmm.engine import NonFiniteLossError
 from cpabmm.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from cpabmm.utils.run_state import fresh_run_state
 
@@ -367,7 +368,7 @@ def test_nan_loss_stops_before_the_step_and_keeps_checkpoints_intact(tmp_path):
     assert sorted(osp.basename(p) for p in glob.glob(str(tmp_path / '*.pth'))) == ['epoch_1.pth']
     with open(tmp_path / 'last_checkpoint') as f:
         assert osp.basename(f.read().strip()) == 'epoch_1.pth'
-    saved = load_checkpoint_file(str(tmp_path / 'epoch_1.pth'))['state_dict']
+    saved = read_checkpoint(str(tmp_path / 'epoch_1.pth'))['state_dict']
     assert_same_weights(hook_of(runner, 'WeightHistoryHook').history[2],
                         {key: value for key, value in saved.items()})
 

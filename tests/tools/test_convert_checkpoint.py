@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from cpabmm.zoo.checksum import file_sha256
 from tests.models.official_weights import recipe_tensor, split_official
 from tests.tools.loading import load_tool
 
@@ -49,7 +50,7 @@ def test_tpsmm_checkpoint_converts_to_weights_only(tool, official_shapes, tmp_pa
     torch.testing.assert_close(state_dict['background.backbone.fc.bias'],
                                flat['bg_predictor.bg_encoder.fc.bias'])
     assert converted['meta']['official_entries'] == ['bg_predictor', 'avd_network']
-    assert converted['meta']['source_sha256'] == tool.sha256(str(src))
+    assert converted['meta']['source_sha256'] == file_sha256(str(src))
 
 
 def test_fomm_keys_are_renamed(tool, official_shapes, tmp_path):

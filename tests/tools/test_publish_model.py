@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from cpabmm.engine import to_safe_types
+from cpabmm.checkpoint import to_safe_types
 from tests.tools.loading import load_tool
 
 

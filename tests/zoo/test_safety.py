@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from cpabmm.apis import init_model
-from cpabmm.engine import load_checkpoint_file
+from cpabmm.checkpoint import read_checkpoint
 from cpabmm.zoo import fetch_url
 from tests.tools.loading import load_tool
 
@@ -87,7 +87,7 @@ def test_verified_download_is_still_loaded_safely(trap, server, tmp_path):
     cached = fetch_url(server.serve('/evil.pth', data), sha256_of(data),
                        str(tmp_path / 'cache'), progress=False)
     with pytest.raises(ValueError, match='not a weights-only checkpoint'):
-        load_checkpoint_file(cached)
+        read_checkpoint(cached)
     with pytest.raises(ValueError, match='not a weights-only checkpoint'):
         init_model(LITE_CONFIG, cached)
     assert not osp.exists(marker)

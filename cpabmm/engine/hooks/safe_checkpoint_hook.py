@@ -1,8 +1,8 @@
 """A hook that keeps the runner's checkpoints loadable with weights_only."""
 from mmengine.hooks import Hook
 
+from cpabmm.checkpoint import from_safe_types, to_safe_types
 from cpabmm.registry import HOOKS
-from ..checkpoint import from_safe_types, to_safe_types
 
 
 @HOOKS.register_module()
@@ -21,7 +21,7 @@ class SafeCheckpointHook(Hook):
         checkpoint.update(converted)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        # Loading through ``load_checkpoint_file`` already restored the
+        # Loading through ``cpabmm.checkpoint`` already restored the
         # objects; this covers checkpoints read by other loaders.
         restored = from_safe_types(checkpoint)
         checkpoint.clear()

@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cpabmm.checkpoint import read_state_dict
 from cpabmm.registry import MODELS
-from .frozen import (FrozenBackbone, build_context, load_exact, read_state_dict,
-                     resolve_checkpoint)
+from .frozen import FrozenBackbone, build_context, load_exact, resolve_checkpoint
 
 DINO_VITB8_FILENAME = 'dino_vitbase8_pretrain.pth'
 DINO_VITB8_URL = ('https://dl.fbaipublicfiles.com/dino/dino_vitbase8_pretrain/'

@@ -6,16 +6,16 @@ the model that holds it: training checkpoints remain small, and the frozen
 weights always come from their own file (a checkpoint that does carry them
 still loads, and then wins).
 
-The loading helpers read local files with ``weights_only=True`` and turn every
-problem (missing file, foreign layout, other architecture) into a one-line
-error that names the file and the fix.
+The weights are read by :func:`cpabmm.checkpoint.read_state_dict`
+(weights-only); the helpers here turn every problem (missing file, foreign
+layout, other architecture) into a one-line error that names the file and
+the fix.
 """
 from __future__ import annotations
 
 import contextlib
 import os.path as osp
-import pickle
-from typing import ContextManager, Dict, Mapping, Optional
+from typing import ContextManager, Mapping, Optional
 
 import torch
 from torch import Tensor, nn
@@ -58,19 +58,6 @@ def build_context(pretrained: bool) -> ContextManager:
     loaded (no time or memory spent initialising values that are replaced;
     :func:`load_exact` assigns the loaded tensors), else normally."""
     return torch.device('meta') if pretrained else contextlib.nullcontext()
-
-
-def read_state_dict(path: str) -> Dict[str, Tensor]:
-    """Read a plain ``{name: tensor}`` file with ``weights_only=True``."""
-    try:
-        state_dict = torch.load(path, map_location='cpu', weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ValueError(f'{path} is not a readable weights-only checkpoint ({reason})') from None
-    if not isinstance(state_dict, Mapping) or not all(
-            isinstance(value, Tensor) for value in state_dict.values()):
-        raise ValueError(f'{path} does not hold a plain state dict of tensors')
-    return dict(state_dict)
 
 
 def _examples(keys) -> str:

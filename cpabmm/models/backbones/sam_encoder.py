@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cpabmm.checkpoint import read_state_dict
 from cpabmm.registry import MODELS
-from .frozen import (FrozenBackbone, build_context, load_exact, read_state_dict,
-                     resolve_checkpoint)
+from .frozen import FrozenBackbone, build_context, load_exact, resolve_checkpoint
 
 #: the published encoders (patch 16, window 14, 1024x1024 input, 256 output channels)
 SAM_ARCHS = {

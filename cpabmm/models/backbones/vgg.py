@@ -5,9 +5,10 @@ from typing import List, Optional
 
 from torch import Tensor, nn
 
+from cpabmm.checkpoint import read_state_dict
 from cpabmm.registry import MODELS
 from .frozen import (FrozenBackbone, build_context, imagenet_normalize, load_exact,
-                     read_state_dict, resolve_checkpoint)
+                     resolve_checkpoint)
 
 #: torchvision's configuration 'E' up to conv5_1 ('M': 2x2 max pooling)
 VGG19_LAYOUT = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M', 512)

@@ -19,6 +19,7 @@ from typing import Callable, Hashable, Iterable, Optional, Sequence, Tuple, Unio
 import torch
 from torch import Tensor
 
+from cpabmm.checkpoint import read_file
 from cpabmm.fileio import atomic_write
 
 KEY_TYPES = (str, int, float, bool, type(None))
@@ -79,7 +80,7 @@ class FeatureCache:
         if value is not None:
             self._memory.move_to_end(key)
         elif self.cache_dir and osp.isfile(self.path(key)):
-            value = torch.load(self.path(key), map_location=self.device, weights_only=True)
+            value = read_file(self.path(key), map_location=self.device)
             self._remember(key, value)
         if value is None:
             self.misses += 1

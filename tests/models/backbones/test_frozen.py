@@ -8,7 +8,7 @@ from mmengine.runner.checkpoint import load_state_dict as mmengine_load_state_di
 from torch import nn
 
 from cpabmm.models.backbones.frozen import (FrozenBackbone, hub_checkpoint_path, load_exact,
-                                            read_state_dict, resolve_checkpoint)
+                                            resolve_checkpoint)
 
 
 class TinyFrozen(FrozenBackbone):
@@ -79,18 +79,6 @@ def test_missing_file_is_one_line_naming_the_path_and_the_fix(tmp_path, monkeypa
     assert '\n' not in message and expected in message and 'download it from X' in message
     with pytest.raises(FileNotFoundError, match='elsewhere.pth'):
         resolve_checkpoint(str(tmp_path / 'elsewhere.pth'), 'net.pth', 'Net', 'fix')
-
-
-def test_read_state_dict_is_weights_only(tmp_path):
-    pickled_module = tmp_path / 'module.pth'
-    torch.save(nn.Linear(2, 2), pickled_module)  # needs full unpickling
-    with pytest.raises(ValueError, match='not a readable weights-only checkpoint') as error:
-        read_state_dict(str(pickled_module))
-    assert '\n' not in str(error.value)
-    nested = tmp_path / 'nested.pth'
-    torch.save({'model': {'w': torch.zeros(1)}}, nested)
-    with pytest.raises(ValueError, match='plain state dict'):
-        read_state_dict(str(nested))
 
 
 def test_load_exact_refuses_unexpected_missing_and_misshaped_keys():
