@@ -1,19 +1,21 @@
-"""Every config in configs/ builds its model (and names registered types)."""
+"""Every config in configs/ builds its model and names registered types only."""
 import glob
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import Registry, init_default_scope
 
 import cpabmm.models  # noqa: F401  (registers the models)
-from cpabmm.registry import DATASETS, MODELS, TRANSFORMS
+from cpabmm import registry
+from cpabmm.registry import MODELS
 
 CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs')
 CONFIGS = sorted(
     path for path in glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
     if f'{osp.sep}_base_{osp.sep}' not in path)
+REGISTRIES = [value for value in vars(registry).values() if isinstance(value, Registry)]
 MODEL_BASES = sorted(glob.glob(osp.join(CONFIG_ROOT, '_base_', 'models', '*.py')))
 
 
@@ -27,23 +29,11 @@ def _types(cfg) -> set:
     return set()
 
 
-def _load(path):
-    """The config; skipped while the dataset configs it inherits (from the
-    datasets work, ``configs/_base_/datasets/``) are not in this tree."""
-    try:
-        return Config.fromfile(path)
-    except FileNotFoundError as error:
-        if f'_base_{osp.sep}datasets' not in str(error):
-            raise
-        pytest.skip(f'dataset base config not available yet: {error.filename}')
-
-
 def _build_model(cfg):
     """Build on the meta device: checks every shape, allocates nothing."""
     init_default_scope('cpabmm')
     missing = sorted(t for t in _types(cfg.model) if MODELS.get(t) is None)
-    if missing:
-        pytest.skip(f'model types not registered yet: {missing}')
+    assert not missing, f'unregistered model types: {missing}'
     with torch.device('meta'):
         return MODELS.build(cfg.model)
 
@@ -59,7 +49,7 @@ def test_configs_found():
 
 @pytest.mark.parametrize('path', CONFIGS + MODEL_BASES, ids=_name)
 def test_model_builds(path):
-    cfg = _load(path)
+    cfg = Config.fromfile(path)
     model = _build_model(cfg)
     expected_size = tuple(cfg.model.image_size)
     assert model.image_size == expected_size
@@ -76,7 +66,7 @@ def test_config_follows_the_naming_convention(path):
     assert model == family and settings
     gpus_batch, epochs = schedule.split('-')
     gpus, batch = gpus_batch.split('xb')
-    cfg = _load(path)
+    cfg = Config.fromfile(path)
     assert int(gpus) == 1 and int(batch) == cfg.train_dataloader.batch_size
     assert epochs == f'{cfg.train_cfg.max_epochs}e'
     resolution = int(data.rsplit('-', 1)[1])
@@ -84,21 +74,18 @@ def test_config_follows_the_naming_convention(path):
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=_name)
-def test_data_pipeline_types_are_registered(path):
+def test_every_type_is_registered(path):
+    """Models, datasets, transforms, hooks, metrics, the visualizer, ..."""
     init_default_scope('cpabmm')
-    if DATASETS.get('VideoFramesDataset') is None:
-        pytest.skip('cpabmm.datasets is not available yet')
-    cfg = _load(path)
-    names = _types(cfg.train_dataloader.dataset) - {'RepeatDataset'}
-    missing = sorted(n for n in names if DATASETS.get(n) is None and TRANSFORMS.get(n) is None)
-    assert not missing, f'unregistered dataset/transform types: {missing}'
+    cfg = Config.fromfile(path)
+    missing = sorted(t for t in _types(cfg.to_dict())
+                     if all(registry.get(t) is None for registry in REGISTRIES))
+    assert not missing, f'unregistered types: {missing}'
 
 
 def test_motion_model_swaps_with_one_override():
     """Within the TPSMM/CPABMM family the motion model is one entry."""
     init_default_scope('cpabmm')
-    if MODELS.get('CPABMotion') is None:
-        pytest.skip('CPABMotion is not available yet')
     cfg = Config.fromfile(osp.join(CONFIG_ROOT, '_base_', 'models', 'tpsmm.py'))
     cfg.merge_from_dict({'model.motion.type': 'CPABMotion'})
     model = _build_model(cfg)

@@ -33,18 +33,18 @@ from tqdm import tqdm
 
 #: progress bars that show frames per second even when slower than one
 #: side-by-side frames of small models are enlarged to at least this height
-PREVIEW_MIN_HEIGHT = 256
+PREVIEW_MIN_SIZE = 256
 BAR_FORMAT = '{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}]'
 
 from cpabmm.apis import MODES, Animation, init_model
 from cpabmm.apis.best_frame import LandmarkDetectorUnavailable
-from cpabmm.apis.media import FIT_MODES, load_image, open_driving, tensor_to_uint8
+from cpabmm.apis.media import FIT_MODES, load_image, open_driving
 from cpabmm.engine import load_config
 from cpabmm.ops.cpab import CPAB
 from cpabmm.ops.cpab.function import backend_name
 from cpabmm.utils.tool import tool_main
 from cpabmm.video import VideoWriter, output_extension
-from cpabmm.visualization import animation_panels
+from cpabmm.visualization import animation_panels, to_uint8
 from cpabmm.zoo import DownloadError, resolve_model
 
 def parse_size(text: str) -> Tuple[int, int]:
@@ -211,7 +211,7 @@ def search_initial_frame(animation: Animation) -> None:
 def write(animation: Animation, repeats: List[int], fps: float, outputs: List[str],
           args: argparse.Namespace) -> None:
     """Animate and write every frame (and the side-by-side frames)."""
-    source = tensor_to_uint8(animation.source)
+    source = to_uint8(animation.source[0])
     kp_source = animation.kp_source['value'][0].cpu().numpy()
     audio = animation.video.path
     with ExitStack() as stack:
@@ -220,14 +220,14 @@ def write(animation: Animation, repeats: List[int], fps: float, outputs: List[st
         bar = stack.enter_context(tqdm(total=animation.num_frames, desc='animating',
                                        unit='frame', bar_format=BAR_FORMAT))
         for step, count in zip(animation, repeats):
-            frames = [tensor_to_uint8(step.prediction)]
+            frames = [to_uint8(step.prediction)]
             if len(writers) > 1:
                 keypoints = None
                 if args.keypoints:
                     keypoints = [kp_source, step.kp_driving['value'].numpy(),
                                  step.kp_target['value'].numpy()]
-                frames.append(animation_panels(source, tensor_to_uint8(step.driving),
-                                               frames[0], keypoints, PREVIEW_MIN_HEIGHT))
+                frames.append(animation_panels(source, to_uint8(step.driving),
+                                               frames[0], keypoints, PREVIEW_MIN_SIZE))
             for writer, frame in zip(writers, frames):
                 for _ in range(count):
                     writer.write(frame)

@@ -12,16 +12,12 @@ import os
 import os.path as osp
 
 import cv2
-import numpy as np
 
 from cpabmm.datasets import SyntheticMotionDataset
 from cpabmm.video import write_video
+from cpabmm.visualization import to_uint8
 
 SOURCE_VIDEO, DRIVING_VIDEO = 3, 7
-
-
-def to_uint8(frame: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(frame * 255), 0, 255).astype(np.uint8)
 
 
 def main() -> None:

@@ -26,3 +26,6 @@ log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 load_from = None
 resume = False
+
+# Pictures (AnimationVisualizationHook) go to <work_dir>/<timestamp>/vis_data/.
+visualizer = dict(type='AnimationVisualizer', vis_backends=[dict(type='LocalVisBackend')])

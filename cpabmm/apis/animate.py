@@ -31,7 +31,8 @@ from torch import Tensor
 from cpabmm.models.motion.base import Keypoints
 from cpabmm.models.relative_motion import movement_scale, relative_keypoints
 from .best_frame import build_face_landmarks, find_best_frame
-from .media import (DrivingVideo, Size, open_driving, prepare_image, tensor_to_uint8)
+from cpabmm.visualization import to_uint8
+from .media import DrivingVideo, Size, open_driving, prepare_image
 
 MODES = ('standard', 'relative', 'avd')
 OUTPUTS = ('numpy', 'tensor')
@@ -164,9 +165,9 @@ class Animation:
             raise ValueError('find_best_frame reads the driving video twice; pass a path or '
                              'a sequence of frames, not a one-shot iterator')
         built = build_face_landmarks(detector)
-        frames = (tensor_to_uint8(self.prepare(frame)) for frame in self.video)
+        frames = (to_uint8(self.prepare(frame)[0]) for frame in self.video)
         try:
-            best = find_best_frame(tensor_to_uint8(self.source), frames, built, progress)
+            best = find_best_frame(to_uint8(self.source[0]), frames, built, progress)
         finally:
             if built is not detector:
                 built.close()
@@ -295,4 +296,4 @@ def _frames(animation: Animation, detector: Any,
         finally:
             detector.close()
     for step in animation:
-        yield tensor_to_uint8(step.prediction) if output == 'numpy' else step.prediction
+        yield to_uint8(step.prediction) if output == 'numpy' else step.prediction

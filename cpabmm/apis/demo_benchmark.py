@@ -91,7 +91,7 @@ def demo_speed(config: Union[str, Config], driving: str, frames: int, workdir: s
     from cpabmm.video import VideoWriter
     from .animate import Animation
     from .inference import init_model
-    from .media import tensor_to_uint8
+    from cpabmm.visualization import to_uint8
     if frames < 1:
         raise ValueError(f'frames must be at least 1, got {frames}')
     torch.manual_seed(0)
@@ -99,10 +99,10 @@ def demo_speed(config: Union[str, Config], driving: str, frames: int, workdir: s
     animation = Animation(model, portrait(), driving)
     with VideoWriter(osp.join(workdir, 'speed.mp4'), audio_from=driving) as writer:
         steps = iter(animation)
-        writer.write(tensor_to_uint8(next(steps).prediction))
+        writer.write(to_uint8(next(steps).prediction))
         with Stopwatch(torch.device(device)) as watch:
             for _ in range(frames):
-                writer.write(tensor_to_uint8(next(steps).prediction))
+                writer.write(to_uint8(next(steps).prediction))
         steps.close()
     return watch.elapsed / frames
 

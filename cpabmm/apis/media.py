@@ -142,15 +142,6 @@ def prepare_image(image: Any, size: Size, fit: str = 'crop') -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)[None]
 
 
-def tensor_to_uint8(image: Tensor) -> np.ndarray:
-    """A ``[3, H, W]`` or ``[1, 3, H, W]`` float tensor in [0, 1] as
-    ``[H, W, 3]`` uint8 (rounded)."""
-    if image.dim() == 4:
-        image = image[0]
-    array = image.detach().float().clamp(0, 1).mul(255).round().byte()
-    return array.permute(1, 2, 0).cpu().numpy()
-
-
 class DrivingVideo:
     """A driving video as a stream of frames.
 

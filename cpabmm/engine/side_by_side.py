@@ -8,12 +8,11 @@ import shutil
 import tempfile
 from typing import Any, Dict, List, Mapping, Optional
 
-import numpy as np
-
 from cpabmm.evaluation import rank_videos
 from cpabmm.evaluation.png_strips import strip_file_name
-from cpabmm.evaluation.samples import get_image, get_video_id, to_uint8_hwc
+from cpabmm.evaluation.samples import get_image, get_video_id
 from cpabmm.video import DEFAULT_FPS, VideoWriter
+from cpabmm.visualization import side_by_side, to_uint8
 
 PANELS = ('source', 'driving', 'prediction')
 
@@ -64,8 +63,8 @@ class SideBySideRecorder:
             path = osp.join(self._pending_dir, f'{len(self._pending)}.mp4')
             self._pending[video_id] = path
             self._video, self._writer = video_id, VideoWriter(path, fps=self.fps)
-        panels = [to_uint8_hwc(get_image(sample, key, type(self).__name__)) for key in PANELS]
-        self._writer.write(np.concatenate(panels, axis=1))
+        panels = [to_uint8(get_image(sample, key, type(self).__name__)) for key in PANELS]
+        self._writer.write(side_by_side(panels))
 
     def _close_writer(self) -> None:
         if self._writer is not None:

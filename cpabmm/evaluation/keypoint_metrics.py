@@ -7,8 +7,9 @@ import numpy as np
 import torch
 
 from cpabmm.registry import METRICS
+from cpabmm.visualization import to_uint8
 from .landmarks import LandmarkDetector, build_landmark_detector
-from .samples import as_size, get_image_pair, resize_images, to_uint8_hwc
+from .samples import as_size, get_image_pair, resize_images
 from .video_metric import VideoMetric, VideoTotals
 
 
@@ -76,7 +77,7 @@ class AKD(VideoMetric):
     def landmarks(self, image: torch.Tensor) -> np.ndarray:
         """The detector's landmarks on ``[3, H, W]`` resized for detection."""
         resized = resize_images(image[None], self.detection_size)[0]
-        return self.detector(to_uint8_hwc(resized))
+        return self.detector(to_uint8(resized))
 
     def frame_statistics(
             self, data_samples: Sequence[Mapping[str, Any]]

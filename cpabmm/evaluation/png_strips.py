@@ -19,8 +19,9 @@ from typing import Any, BinaryIO, Dict, Iterable, Mapping, Optional, Tuple
 
 import numpy as np
 
+from cpabmm.visualization import to_uint8
 from .outputs import atomic_write
-from .samples import find, get_image, get_video_id, to_uint8_hwc
+from .samples import find, get_image, get_video_id
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 IDAT_BYTES = 1 << 20
@@ -108,7 +109,7 @@ class PNGStripWriter:
                 f'PNG strips: video {video_id!r} driving_index {int(index)} '
                 f'arrived after {self._frames} frames; frames must come in order')
         for field, buffer in self._buffers.items():
-            frame = to_uint8_hwc(get_image(sample, field, type(self).__name__))
+            frame = to_uint8(get_image(sample, field, type(self).__name__))
             if self._frame_shape is None:
                 self._frame_shape = frame.shape
             elif frame.shape != self._frame_shape:

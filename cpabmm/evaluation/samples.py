@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -124,10 +123,3 @@ def resize_images(images: torch.Tensor,
     return F.interpolate(
         images.float(), size=size, mode='bilinear', align_corners=False,
         antialias=True)
-
-
-def to_uint8_hwc(image: torch.Tensor) -> np.ndarray:
-    """``[3, H, W]`` float in [0, 1] to a contiguous ``[H, W, 3]`` uint8 RGB
-    array (clamped, rounded)."""
-    array = image.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8)
-    return np.ascontiguousarray(array.permute(1, 2, 0).cpu().numpy())

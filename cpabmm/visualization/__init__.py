@@ -1,8 +1,11 @@
-"""Pictures of animations: keypoints on frames, side-by-side frames."""
+"""The one home of pictures: uint8 conversion, the keypoint palette,
+side-by-side panels and the registered :class:`AnimationVisualizer`."""
+from .images import to_uint8
 from .keypoints import draw_keypoints, keypoint_colors, keypoints_to_pixels
 from .side_by_side import animation_panels, side_by_side
+from .visualizer import AnimationVisualizer
 
 __all__ = [
-    'animation_panels', 'draw_keypoints', 'keypoint_colors', 'keypoints_to_pixels',
-    'side_by_side'
+    'AnimationVisualizer', 'animation_panels', 'draw_keypoints', 'keypoint_colors',
+    'keypoints_to_pixels', 'side_by_side', 'to_uint8'
 ]

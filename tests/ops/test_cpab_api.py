@@ -154,7 +154,7 @@ def test_bad_construction_raises_value_error(kwargs, match):
 
 
 def test_plots(T, theta):
-    matplotlib = pytest.importorskip('matplotlib')
+    import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 

@@ -43,11 +43,11 @@ def test_panels():
     marked = animation_panels(a, b, c, [points, points, points])
     for left in (0, 32, 64):  # a dot at the centre of each panel
         assert np.any(marked[16, left + 16] != frame[16, left + 16])
-    big = animation_panels(a, b, c, min_height=70)  # enlarged 3x, pixel by pixel
+    big = animation_panels(a, b, c, min_size=70)  # enlarged 3x, pixel by pixel
     assert big.shape == (96, 288, 3)
     np.testing.assert_array_equal(big[::3, ::3], frame)
     np.testing.assert_array_equal(big[1::3, 2::3], frame)
-    assert animation_panels(a, b, c, min_height=32).shape == frame.shape
+    assert animation_panels(a, b, c, min_size=32).shape == frame.shape
     with pytest.raises(ValueError, match='panels must have one height'):
         side_by_side([a, np.zeros((16, 32, 3), np.uint8)])
     with pytest.raises(ValueError, match=r'keypoints must be \[K, 2\]'):

@@ -10,6 +10,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from cpabmm.visualization import to_uint8
 from .dataset import SyntheticMotionDataset
 
 PART_COLOURS = ((255, 255, 255), (255, 64, 64), (64, 160, 255), (255, 220, 0), (0, 230, 120))
@@ -27,8 +28,7 @@ def preview_grid(size: int = 128, videos: Sequence[int] = range(4),
         scene = dataset.scene(video)
         row = []
         for frame in frames:
-            image = np.ascontiguousarray(
-                (scene.render(frame, size) * 255).round().astype(np.uint8))
+            image = to_uint8(scene.render(frame, size))
             pixels = (scene.keypoints(frame) + 1) * (size - 1) / 2
             for point, part, visible in zip(pixels, scene.keypoint_parts,
                                             scene.visible_keypoints(frame)):
