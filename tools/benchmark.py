@@ -27,6 +27,7 @@ from typing import Callable, List
 import torch
 
 from cpabmm.checkpoint import read_file
+from cpabmm.ops.cpab.function import backend_name, compiled_available
 from cpabmm.timing import Stopwatch, measure
 from cpabmm.utils import setup_runtime
 from cpabmm.utils.run_state import fresh_run_state
@@ -57,7 +58,6 @@ def cpab_step(cpab, theta: torch.Tensor, grid_size: int) -> Callable[[], None]:
 
 def run_cpab(args: argparse.Namespace) -> None:
     from cpabmm.ops.cpab import CPAB
-    from cpabmm.ops.cpab.function import compiled_available
 
     n = args.samples * args.transforms
     print(f'CPAB transform_grid, forward + backward: {args.samples} samples x '
@@ -74,8 +74,7 @@ def run_cpab(args: argparse.Namespace) -> None:
         if compiled_available(device):
             backends.append(compiled)
         else:
-            print(f'  {device.type}: the compiled op is not built (python '
-                  'setup.py build_ext --inplace)')
+            print(f'  {device.type}: {backend_name(device)}')
         rows: List[tuple] = []
         for backend in backends:
             cpab = CPAB((args.tess, args.tess), backend=backend).to(device)
@@ -225,12 +224,6 @@ def add_motion_parser(subparsers) -> None:
 # --------------------------------------------------------------------------
 # train: the training step of the three models, with the same losses
 # --------------------------------------------------------------------------
-def cpab_backend(device: torch.device) -> str:
-    """Which CPAB op serves ``device``: the compiled one or the reference."""
-    from cpabmm.ops.cpab.function import compiled_available
-    return 'compiled' if compiled_available(device) else 'PyTorch reference'
-
-
 def machine() -> str:
     """Threads and load: what the figures of a shared machine depend on."""
     return (f'torch {torch.__version__}, {torch.get_num_threads()} CPU threads, load average '
@@ -250,7 +243,7 @@ def run_train(args: argparse.Namespace) -> None:
     from cpabmm.engine.train_benchmark import time_train_step, training_config
 
     device = torch.device(args.device)
-    cpab = cpab_backend(device)
+    cpab = backend_name(device)
     print(f'training step (forward + backward + every optimiser step), min of {args.repeat} '
           f'after a warm-up; {device}, {torch.get_num_threads()} CPU threads, CPAB op: {cpab}. '
           'Losses: the synthetic configs\' weight-free ones for every model (L1 + SSIM '
@@ -315,7 +308,7 @@ def run_model(args: argparse.Namespace) -> None:
     print(f'per-frame forward (predict: keypoints, motion fit, dense motion, generator) of the '
           f'published architectures, random weights, batch 1 at {size}x{size}, mean of '
           f'{args.repeat} after a warm-up; {device}, {machine()}, CPAB op: '
-          f'{cpab_backend(device)}')
+          f'{backend_name(device)}')
     options = None if size == 256 else {'model.image_size': (size, size)}
     results = {}
     for name in args.models:
@@ -434,7 +427,7 @@ def run_losses(args: argparse.Namespace) -> None:
               f'{t.cpu:.2f} s CPU')
     device = torch.device(args.device)
     print(f'CPABMM training step (forward + backward + every optimiser step), min of '
-          f'{args.repeat} after a warm-up; {device}, CPAB op: {cpab_backend(device)}; the '
+          f'{args.repeat} after a warm-up; {device}, CPAB op: {backend_name(device)}; the '
           f'synthetic config\'s weight-free losses, plus SAM ({args.sam_arch}, memory feature '
           'cache; warm: the warm-up step\'s frames again, cold: new frames every step) and/or '
           'DINO ViT-B/8, random weights:')
