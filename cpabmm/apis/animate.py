@@ -9,7 +9,7 @@ generator is given (the published demo modes):
   since an initial driving frame, scaled by
   sqrt(hull area of the source keypoints / hull area of the initial driving
   keypoints) when ``adapt_scale``; Jacobians (FOMM) become
-  ``J_d J_d0^-1 J_s`` (:mod:`cpabmm.models.relative_motion`; the scale is
+  ``J_d J_d0^-1 J_s`` (:mod:`cpabmm.models.keypoints.relative_motion`; the scale is
   computed once per animation);
 * ``avd``: the model's animation-via-disentanglement network maps source and
   driving keypoints to keypoints with the driving pose and the source shape.
@@ -29,7 +29,7 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from cpabmm.models.motion.base import Keypoints
-from cpabmm.models.relative_motion import movement_scale, relative_keypoints
+from cpabmm.models.keypoints import movement_scale, relative_keypoints
 from .best_frame import build_face_landmarks, find_best_frame
 from cpabmm.visualization import to_uint8
 from .media import DrivingVideo, Size, open_driving, prepare_image

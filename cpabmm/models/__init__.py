@@ -1,11 +1,9 @@
 """Networks, motion models and the animator of cpabmm (registered in MODELS)."""
 from . import backbones, losses
 from .animator import ImageAnimator
-from .avd import AVDNetwork
-from .background import BackgroundMotionPredictor
 from .benchmark import benchmark_forward
 from .data_preprocessor import AnimationDataPreprocessor
-from .dense_motion import DenseMotionNetwork
+from .dense_motion import AVDNetwork, BackgroundMotionPredictor, DenseMotionNetwork
 from .generators import InpaintingGenerator, OcclusionAwareGenerator
 from .keypoints import HeatmapKeypointDetector, ResNetKeypointDetector
 from .motion import AffineMotion, BaseMotion, CPABMotion, TPSMotion

@@ -11,10 +11,9 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from torch import Tensor, nn
 
 from cpabmm.registry import MODELS
-from . import loss_terms  # noqa: F401  (registers the loss terms)
+from .keypoints import relative_keypoints
+from .layers import MIXED_PRECISION, autocast_context, in_float32
 from .motion.base import BaseMotion, Keypoints
-from .precision import MIXED_PRECISION, autocast_context, in_float32
-from .relative_motion import relative_keypoints
 
 ConfigType = Union[dict, nn.Module]
 #: what ``predict`` can return besides the prediction ('frames': the input
@@ -74,7 +73,7 @@ class ImageAnimator(BaseModel):
         losses: named loss configs for ``mode='loss'`` and training; each
             loss module is called as ``loss(outputs, inputs, animator)``
             with the dict of :meth:`compute_outputs` and returns a tensor or
-            a dict of them: the terms of :mod:`cpabmm.models.loss_terms`
+            a dict of them: the terms of :mod:`cpabmm.models.losses.terms`
             adapt the registered losses to this call. A term with
             ``needs_outputs = False`` (AVD training) runs without the
             forward pass.
@@ -84,7 +83,7 @@ class ImageAnimator(BaseModel):
         mixed_precision: ``'bfloat16'``: training forward passes under
             bfloat16 autocast (``tools/train.py --amp``), with the motion fits
             and warps and the loss terms in float32
-            (:mod:`cpabmm.models.precision`); None: float32.
+            (:mod:`cpabmm.models.layers.precision`); None: float32.
     """
 
     def __init__(self, keypoint_detector: ConfigType, motion: ConfigType,

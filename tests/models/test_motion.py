@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy.interpolate import RBFInterpolator
 
-from cpabmm.models.geometry import coordinate_grid
+from cpabmm.models.layers import coordinate_grid
 from cpabmm.models.motion import AffineMotion, BaseMotion, TPSMotion
 from cpabmm.registry import MODELS
 

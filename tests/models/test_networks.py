@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from cpabmm.models import (AVDNetwork, BackgroundMotionPredictor, DenseMotionNetwork,
                            HeatmapKeypointDetector, InpaintingGenerator,
                            OcclusionAwareGenerator, ResNetKeypointDetector, TPSMotion)
-from cpabmm.models.dense_motion import dropout_softmax
-from cpabmm.models.geometry import apply_projective, coordinate_grid
+from cpabmm.models.dense_motion.dense_motion import dropout_softmax
+from cpabmm.models.layers import apply_projective, coordinate_grid
 from cpabmm.models.layers import AntiAliasDownsample, Hourglass
 
 

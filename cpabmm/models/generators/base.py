@@ -6,8 +6,7 @@ from typing import List, Optional, Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..geometry import warp_image
-from ..layers import DownBlock2d, SameBlock2d
+from ..layers import DownBlock2d, SameBlock2d, warp_image
 
 
 class WarpingGenerator(nn.Module):

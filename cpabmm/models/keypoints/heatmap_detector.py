@@ -6,8 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cpabmm.registry import MODELS
-from ..geometry import coordinate_grid
-from ..layers import AntiAliasDownsample, Hourglass, num_halvings
+from ..layers import AntiAliasDownsample, Hourglass, coordinate_grid, num_halvings
 from ..motion.base import Keypoints
 
 

@@ -5,8 +5,8 @@ import torch
 from torch import Tensor, nn
 
 from cpabmm.registry import MODELS
+from ..layers import resnet18
 from ..motion.base import Keypoints
-from ..resnet import resnet18
 
 
 @MODELS.register_module()

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from cpabmm.registry import MODELS
-from .motion.base import Keypoints
+from ..motion.base import Keypoints
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from cpabmm.registry import MODELS
-from .resnet import resnet18
+from ..layers import resnet18
 
 
 @MODELS.register_module()

@@ -3,7 +3,7 @@ and the official FOMM/TPSMM demos' relative animations (fixtures)."""
 import pytest
 import torch
 
-from cpabmm.models.relative_motion import hull_area, movement_scale, relative_keypoints
+from cpabmm.models.keypoints.relative_motion import hull_area, movement_scale, relative_keypoints
 
 SQUARE = torch.tensor([[0., 0.], [1., 0.], [1., 1.], [0., 1.], [0.5, 0.5]])
 
@@ -103,7 +103,7 @@ def test_relative_animation_reproduces_the_official_demo(fixtures_dir, name, con
     """``ImageAnimator.predict`` with the initial driving frame reproduces the
     official demos' relative mode (frame 0 as the initial driving frame, no
     background transform; FOMM with relative Jacobians and adapted scale)."""
-    from .test_official_fixtures import assert_mean_close, load_fixture_model
+    from ..test_official_fixtures import assert_mean_close, load_fixture_model
     model, fixture = load_fixture_model(fixtures_dir, name, config, official)
     driving = fixture['driving']
     count = driving.shape[0]

@@ -21,7 +21,7 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
-from .motion.base import Keypoints
+from ..motion.base import Keypoints
 
 
 def hull_area(points: np.ndarray) -> float:

@@ -8,10 +8,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cpabmm.registry import MODELS
-from .geometry import apply_projective, coordinate_grid, keypoint_heatmaps
-from .layers import AntiAliasDownsample, Hourglass, UpBlock2d, num_halvings
-from .motion.base import BaseMotion, Keypoints, MotionParams
-from .precision import in_float32
+from ..layers import (AntiAliasDownsample, Hourglass, UpBlock2d, apply_projective,
+                      coordinate_grid, in_float32, keypoint_heatmaps, num_halvings)
+from ..motion.base import BaseMotion, Keypoints, MotionParams
 
 INPUT_LAYOUTS = ('grouped', 'interleaved')
 
