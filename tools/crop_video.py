@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from cpabmm.datasets.face_crop import (DETECTORS, DetectorUnavailable, build_face_detector,
                                        detect_faces, plan_crops, write_clips)
+from cpabmm.io import VideoError, check_video, open_video
 from cpabmm.utils.tool import tool_main
-from cpabmm.video import VideoError, check_video, open_video
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

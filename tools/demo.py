@@ -40,10 +40,10 @@ from cpabmm.apis import MODES, Animation, init_model
 from cpabmm.apis.best_frame import LandmarkDetectorUnavailable
 from cpabmm.apis.media import FIT_MODES, load_image, open_driving
 from cpabmm.engine import load_config
+from cpabmm.io import VideoWriter, output_extension
 from cpabmm.ops.cpab import CPAB
 from cpabmm.ops.cpab.function import backend_name
 from cpabmm.utils.tool import tool_main
-from cpabmm.video import VideoWriter, output_extension
 from cpabmm.visualization import animation_panels, to_uint8
 from cpabmm.zoo import DownloadError, resolve_model
 

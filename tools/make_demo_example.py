@@ -14,7 +14,7 @@ import os.path as osp
 import cv2
 
 from cpabmm.datasets import SyntheticMotionDataset
-from cpabmm.video import write_video
+from cpabmm.io import write_video
 from cpabmm.visualization import to_uint8
 
 SOURCE_VIDEO, DRIVING_VIDEO = 3, 7

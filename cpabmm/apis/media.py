@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cpabmm.video import (DEFAULT_FPS, IMAGE_EXTENSIONS, VideoError, VideoSource,
-                          check_video, open_video, pil_to_rgb, read_image)
+from cpabmm.io import (DEFAULT_FPS, IMAGE_EXTENSIONS, VideoError, VideoSource, check_video,
+                       open_video, pil_to_rgb, read_image)
 
 #: how an image of another aspect ratio is brought to the model's
 FIT_MODES = ('crop', 'pad', 'stretch')
@@ -229,9 +229,9 @@ def frame_repeats(num_frames: int, fps: float, new_fps: float) -> List[int]:
 def open_driving(driving: Any) -> DrivingVideo:
     """Wrap any driving input as a :class:`DrivingVideo`.
 
-    Accepts a path (a video in any layout :func:`cpabmm.video.open_video`
+    Accepts a path (a video in any layout :func:`cpabmm.io.open_video`
     reads but PNG strips, or one image file: a one-frame video), a
-    :class:`~cpabmm.video.VideoSource`, an array ``[T, H, W, C]``, a tensor
+    :class:`~cpabmm.io.VideoSource`, an array ``[T, H, W, C]``, a tensor
     ``[T, C, H, W]``, a sequence of frames, or any iterable of frames (read
     once). Frames may be anything :func:`to_float_rgb` accepts.
 

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from mmengine.dataset import BaseDataset
 
-from cpabmm.video import VideoSource, open_video
+from cpabmm.io import VideoSource, open_video
 
 from .transforms import build_pipeline
 from .video_index import BadVideoLog, list_split, scan_videos

@@ -22,7 +22,7 @@ from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from cpabmm.video import VideoSource, VideoWriter
+from cpabmm.io import VideoSource, VideoWriter
 
 Box = Tuple[float, float, float, float]  # x, y, width, height in pixels
 DETECTORS = ('auto', 'haar', 'mediapipe')

@@ -4,8 +4,8 @@ from typing import List, Optional
 
 import numpy as np
 
+from cpabmm.io import VideoError
 from cpabmm.registry import DATASETS
-from cpabmm.video import VideoError
 
 from .base_video_dataset import VideoDatasetBase
 

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 from mmengine.logging import print_log
 
-from cpabmm.video import VideoError, check_video, is_video_path, open_video
+from cpabmm.io import VideoError, check_video, is_video_path, open_video
 
 SPLITS = ('train', 'test')
 BAD_VIDEO_POLICIES = ('error', 'skip')

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from cpabmm.evaluation import rank_videos
 from cpabmm.evaluation.png_strips import strip_file_name
 from cpabmm.evaluation.samples import get_image, get_video_id
-from cpabmm.video import DEFAULT_FPS, VideoWriter
+from cpabmm.io import DEFAULT_FPS, VideoWriter
 from cpabmm.visualization import side_by_side, to_uint8
 
 PANELS = ('source', 'driving', 'prediction')

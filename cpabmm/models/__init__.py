@@ -1,7 +1,6 @@
 """Networks, motion models and the animator of cpabmm (registered in MODELS)."""
 from . import backbones, losses
 from .animator import ImageAnimator
-from .benchmark import benchmark_forward
 from .data_preprocessor import AnimationDataPreprocessor
 from .dense_motion import AVDNetwork, BackgroundMotionPredictor, DenseMotionNetwork
 from .generators import InpaintingGenerator, OcclusionAwareGenerator
@@ -12,5 +11,5 @@ __all__ = [
     'ImageAnimator', 'AnimationDataPreprocessor', 'AVDNetwork', 'BackgroundMotionPredictor',
     'DenseMotionNetwork', 'InpaintingGenerator', 'OcclusionAwareGenerator',
     'HeatmapKeypointDetector', 'ResNetKeypointDetector', 'AffineMotion', 'BaseMotion',
-    'CPABMotion', 'TPSMotion', 'benchmark_forward',
+    'CPABMotion', 'TPSMotion',
 ]

@@ -8,7 +8,7 @@ from PIL import Image
 
 from cpabmm.apis.media import (fit_image, frame_repeats, load_image, open_driving,
                                prepare_image, to_float_rgb)
-from cpabmm.video import VideoError
+from cpabmm.io import VideoError
 from cpabmm.visualization import to_uint8
 from tests.datasets.media import astronaut, astronaut_clip, carphone_path, write_folder
 

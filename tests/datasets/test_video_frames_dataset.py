@@ -12,7 +12,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from cpabmm.datasets import VideoFramesDataset
-from cpabmm.video import VideoError
+from cpabmm.io import VideoError
 from tests.datasets.media import (LAYOUT_WRITERS, astronaut_clip, carphone, make_root,
                                   make_video, write_folder, write_truncated_mp4)
 

@@ -7,7 +7,6 @@ from mmengine.dataset import default_collate, pseudo_collate
 from torch import nn
 
 from cpabmm.apis import init_model
-from cpabmm.models import benchmark_forward
 from cpabmm.registry import MODELS
 
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
@@ -172,11 +171,6 @@ def test_official_checkpoints_must_be_converted_first(tmp_path):
     torch.save({'kp_detector': {}, 'inpainting_network': {}}, path)
     with pytest.raises(ValueError, match='convert it first: python tools/convert_checkpoint.py'):
         init_model(TPSMM, str(path))
-
-
-def test_benchmark_forward_reports_seconds(tpsmm):
-    timing = benchmark_forward(tpsmm, size=64, repeats=1)
-    assert timing['repeats'] == 1 and 0 < timing['min'] <= timing['mean'] <= timing['max']
 
 
 def test_preprocessor_accepts_every_batch_layout(tpsmm):

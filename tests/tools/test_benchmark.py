@@ -1,5 +1,5 @@
-"""tools/benchmark.py's motion, model, demo, losses and converge subcommands on tiny
-settings: they run and print their rows (no timing asserts)."""
+"""tools/benchmark.py's subcommands on tiny settings: they run and print
+their rows (the figures themselves are checked in tests/benchmarks)."""
 import os.path as osp
 
 import pytest
@@ -33,6 +33,20 @@ def test_motion_fits_where_the_backend_runs(benchmark, capsys, fixtures_dir, bac
     device = 'cuda' if backend == 'cuda' else 'cpu'
     assert f"backend '{backend}' on {device}" in out
     assert 'adam  fit' in out and "on the fixture's 4 pairs, global" in out
+
+
+def test_cpab_prints_each_backend_against_the_reference(benchmark, capsys):
+    benchmark.main(['--threads', '1', 'cpab', '--tess', '2', '--samples', '1', '--transforms',
+                    '2', '--grid', '8', '--repeat', '1'])
+    out = capsys.readouterr().out
+    assert 'cpu   torch' in out and 'cpu   cpp' in out and '1.0x vs torch' in out
+
+
+def test_train_prints_a_time_per_model(benchmark, capsys):
+    benchmark.main(['--threads', '1', 'train', '--models', 'FOMM', '--sizes', '64x1',
+                    '--repeat', '1'])
+    out = capsys.readouterr().out
+    assert 'batch 1 at 64x64:' in out and 'FOMM' in out and 's CPU' in out
 
 
 def test_sizes_must_be_size_x_batch(benchmark, capsys):

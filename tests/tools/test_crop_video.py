@@ -10,8 +10,8 @@ import pytest
 
 from cpabmm.datasets.face_crop import (Crop, DetectorUnavailable, box_iou,
                                        build_face_detector, plan_crops, write_clips)
+from cpabmm.io import open_video
 from cpabmm.utils.environment import child_environment
-from cpabmm.video import open_video
 from tests.datasets.media import carphone, carphone_path, make_video
 from tests.tools.loading import load_tool
 

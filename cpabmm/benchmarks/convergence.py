@@ -19,16 +19,11 @@ from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
+from cpabmm.engine.config import load_config
 from cpabmm.registry import DATASETS
 from cpabmm.utils.run_state import fresh_run_state
-from .config import load_config
+from .settings import SYNTHETIC_CONFIGS, check_model_names
 
-#: the synthetic configs of the three models (300 iterations: 20 epochs of 15)
-CONVERGENCE_CONFIGS = {
-    'FOMM': 'fomm/fomm_k10-small_1xb8-20e_synthetic-64.py',
-    'TPSMM': 'tpsmm/tpsmm_k10-small_1xb8-20e_synthetic-64.py',
-    'CPABMM': 'cpabmm/cpabmm_k10-small_1xb8-20e_synthetic-64.py',
-}
 #: hooks that write files and are left out of these runs
 FILE_WRITING_HOOKS = ('AnimationVisualizationHook',)
 
@@ -54,11 +49,10 @@ def convergence_config(config_root: str, name: str, iterations: int, work_dir: s
     ``iterations`` iterations (whole epochs: the epoch-based schedule stays
     as configured), logging warnings only, with no checkpoints, visualisation
     or validation, in ``work_dir``."""
-    if name not in CONVERGENCE_CONFIGS:
-        raise ValueError(f'unknown model {name!r}: use one of {sorted(CONVERGENCE_CONFIGS)}')
+    check_model_names([name])
     if iterations < 1:
         raise ValueError(f'iterations must be at least 1, got {iterations}')
-    cfg = load_config(osp.join(config_root, CONVERGENCE_CONFIGS[name]))
+    cfg = load_config(osp.join(config_root, SYNTHETIC_CONFIGS[name]))
     init_default_scope(cfg.get('default_scope', 'cpabmm'))
     loader = cfg.train_dataloader
     per_epoch = math.ceil(len(DATASETS.build(loader.dataset)) / loader.batch_size)

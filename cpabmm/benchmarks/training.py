@@ -3,27 +3,15 @@ from __future__ import annotations
 
 import copy
 import os.path as osp
-from typing import Dict, Iterator, Optional, Tuple, Union
+from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from cpabmm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
-from cpabmm.timing import Timing, measure
-
-#: the synthetic training configs (architecture, weight-free losses, optimisers)
-SYNTHETIC_CONFIGS = {
-    'FOMM': 'fomm/fomm_k10-small_1xb8-20e_synthetic-64.py',
-    'TPSMM': 'tpsmm/tpsmm_k10-small_1xb8-20e_synthetic-64.py',
-    'CPABMM': 'cpabmm/cpabmm_k10-small_1xb8-20e_synthetic-64.py',
-}
-#: the published architectures
-PUBLISHED_MODELS = {
-    'FOMM': '_base_/models/fomm.py',
-    'TPSMM': '_base_/models/tpsmm.py',
-    'CPABMM': '_base_/models/cpabmm.py',
-}
+from .settings import PUBLISHED_MODELS, SYNTHETIC_CONFIGS, check_model_names
+from .timing import Timing, measure
 
 
 def training_config(config_root: str, name: str, size: int) -> Config:
@@ -31,6 +19,7 @@ def training_config(config_root: str, name: str, size: int) -> Config:
     at other sizes the published architecture with the synthetic config's
     weight-free losses (the VGG-19, SAM and DINO weights cannot be fetched
     offline), so that the families compare with the same losses."""
+    check_model_names([name])
     synthetic = Config.fromfile(osp.join(config_root, SYNTHETIC_CONFIGS[name]))
     if size == 64:
         return synthetic
@@ -121,3 +110,21 @@ def frozen_loss_step_times(cfg: Config, sam_arch: Union[str, dict], batch: int, 
             continue
         yield f'{label}, warm cache', Timing(t['wall'], t['cpu'])
         yield f'{label}, cold cache', Timing(t['cold_wall'], t['cold_cpu'])
+
+
+def train_step_timings(config_root: str, names: Sequence[str], size: int, batch: int,
+                       repeats: int, device: Optional[torch.device] = None,
+                       amp: bool = False) -> Dict[str, Dict[str, Timing]]:
+    """The training step of each model family of ``names`` (:func:`training_config`)
+    at ``size`` px and ``batch`` frames: ``{name: {'float32': Timing}}``, plus
+    ``'bfloat16'`` (autocast, ``tools/train.py --amp``) with ``amp``."""
+    results: Dict[str, Dict[str, Timing]] = {}
+    for name in names:
+        cfg = training_config(config_root, name, size)
+        precisions = [None, 'bfloat16'] if amp else [None]
+        results[name] = {}
+        for precision in precisions:
+            cfg.model.mixed_precision = precision
+            t = time_train_step(cfg, batch, repeats, device)
+            results[name][precision or 'float32'] = Timing(t['wall'], t['cpu'])
+    return results

@@ -14,10 +14,9 @@ from typing import Dict, Mapping, Tuple, Union
 
 import torch
 
-from cpabmm.timing import Timing, measure
-from ..backbones import SAMImageEncoder
-from .keypoint_semantic import KeypointSemanticLoss
-from .structure import StructureAlignmentLoss
+from cpabmm.models.backbones import SAMImageEncoder
+from cpabmm.models.losses import KeypointSemanticLoss, StructureAlignmentLoss
+from .timing import Timing, measure
 
 #: a SAM encoder of the published structure, small enough for quick runs
 TINY_SAM = dict(img_size=128, embed_dim=32, depth=2, num_heads=2, global_attn_indexes=(1,),

@@ -1,4 +1,4 @@
-"""The streaming video reader and writer on real media in every layout."""
+"""The streaming video reader on real media in every layout, and bad input."""
 import os
 import os.path as osp
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cpabmm.video import VideoError, VideoWriter, check_video, open_video, write_video
+from cpabmm.io import VideoError, check_video, open_video
 from tests.datasets.media import (LAYOUT_WRITERS, astronaut_clip, carphone, carphone_path,
                                   make_video, write_folder, write_strip, write_truncated_mp4)
 
@@ -78,24 +78,6 @@ def test_streaming_holds_one_frame(tmp_path):
     first = next(iterator)
     iterator.close()
     assert first.shape == (144, 176, 3)
-
-
-def test_writer_round_trip(tmp_path):
-    frames = carphone(10)
-    path = str(tmp_path / 'out.mp4')
-    write_video(path, frames, fps=30, crf=0)
-    video = open_video(path)
-    assert video.num_frames == 10 and video.fps == pytest.approx(30)
-    assert np.abs(np.stack(list(video)).astype(float) - frames).mean() < 2.0
-
-
-def test_writer_rejects_odd_size_and_bad_frames(tmp_path):
-    with pytest.raises(ValueError, match='use even width and height'):
-        with VideoWriter(str(tmp_path / 'a.mp4')) as writer:
-            writer.write(np.zeros((33, 32, 3), np.uint8))
-    with pytest.raises(ValueError, match=r'frames must be \[H, W, 3\] uint8 RGB'):
-        with VideoWriter(str(tmp_path / 'b.mp4')) as writer:
-            writer.write(np.zeros((32, 32), np.float32))
 
 
 # --- bad input -----------------------------------------------------------------

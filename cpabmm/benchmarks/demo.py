@@ -16,14 +16,15 @@ import os.path as osp
 import subprocess
 import sys
 from fractions import Fraction
-from typing import Iterator, Optional, Union
+from typing import Dict, Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
 
 from cpabmm.utils.environment import child_environment
-from cpabmm.timing import Stopwatch, Timing
+from .settings import DEMO_MEMORY_CONFIG, PUBLISHED_CONFIGS, check_model_names
+from .timing import Stopwatch, Timing
 
 
 def portrait() -> np.ndarray:
@@ -88,9 +89,8 @@ def demo_speed(config: Union[str, Config], driving: str, frames: int, workdir: s
     ``driving`` needs ``frames + 1`` frames; the video is written to
     ``workdir``.
     """
-    from cpabmm.video import VideoWriter
-    from .animate import Animation
-    from .inference import init_model
+    from cpabmm.apis import Animation, init_model
+    from cpabmm.io import VideoWriter
     from cpabmm.visualization import to_uint8
     if frames < 1:
         raise ValueError(f'frames must be at least 1, got {frames}')
@@ -128,3 +128,21 @@ def demo_peak_memory(demo_script: str, config: str, driving: str, workdir: str,
         with open(log_path) as log:
             raise RuntimeError(f'{demo_script} failed:\n{log.read()[-2000:]}')
     return usage.ru_maxrss / 1024  # kilobytes on Linux
+
+
+def demo_speeds(config_root: str, names: Sequence[str], driving: str, frames: int,
+                workdir: str, device: Union[str, torch.device] = 'cpu') -> Dict[str, Timing]:
+    """:func:`demo_speed` of the published config of each model family of
+    ``names`` (256 x 256, random weights)."""
+    check_model_names(names)
+    return {name: demo_speed(osp.join(config_root, PUBLISHED_CONFIGS[name]), driving, frames,
+                             workdir, device) for name in names}
+
+
+def demo_memory(repo_root: str, count: int, workdir: str) -> float:
+    """Peak resident memory (MiB) of the repository's ``tools/demo.py`` with
+    :data:`DEMO_MEMORY_CONFIG` and a generated ``count``-frame driving video."""
+    driving = write_driving(osp.join(workdir, f'driving{count}.mp4'), count, 64)
+    return demo_peak_memory(osp.join(repo_root, 'tools', 'demo.py'),
+                            osp.join(repo_root, 'configs', DEMO_MEMORY_CONFIG), driving, workdir,
+                            python_path=repo_root)

@@ -1,12 +1,14 @@
 """Timing of the per-frame forward pass (``tools/benchmark.py model``)."""
 from __future__ import annotations
 
-from typing import Dict, Sequence, Union
+import os.path as osp
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 from torch import nn
 
-from cpabmm.timing import CallTimer, Stopwatch
+from .settings import PUBLISHED_MODELS, check_model_names
+from .timing import CallTimer, Stopwatch
 
 
 @torch.no_grad()
@@ -46,3 +48,19 @@ def benchmark_forward(model: nn.Module, size: Union[int, Sequence[int]] = 256,
     return {'mean': sum(walls) / repeats, 'min': min(walls), 'max': max(walls),
             'cpu': cpu / repeats, 'fit': fit.total.wall / repeats,
             'fit_cpu': fit.total.cpu / repeats, 'repeats': float(repeats)}
+
+
+def published_forward_timings(config_root: str, names: Sequence[str], size: int = 256,
+                              repeats: int = 3, device: Optional[torch.device] = None
+                              ) -> Dict[str, Dict[str, float]]:
+    """:func:`benchmark_forward` of the published architecture of each model
+    family of ``names`` (random weights) at ``size`` x ``size``."""
+    from cpabmm.apis import init_model
+    check_model_names(names)
+    options = None if size == 256 else {'model.image_size': (size, size)}
+    results = {}
+    for name in names:
+        model = init_model(osp.join(config_root, PUBLISHED_MODELS[name]),
+                           device=device or 'cpu', cfg_options=options)
+        results[name] = benchmark_forward(model, size, repeats)
+    return results

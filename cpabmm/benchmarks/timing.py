@@ -26,6 +26,10 @@ class Timing:
     def __truediv__(self, count: float) -> 'Timing':
         return Timing(self.wall / count, self.cpu / count)
 
+    def ratio(self, other: 'Timing') -> 'Timing':
+        """This timing over ``other``, wall over wall and CPU over CPU."""
+        return Timing(self.wall / other.wall, self.cpu / other.cpu)
+
 
 def synchronize(device: Optional[torch.device]) -> None:
     """Wait for queued CUDA work on ``device`` (nothing on the CPU)."""

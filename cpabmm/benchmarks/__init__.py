@@ -1,0 +1,29 @@
+"""Workloads and timing of every benchmark (``tools/benchmark.py`` prints them).
+
+Each workload returns its measured figures as data (seconds, ratios,
+errors) so that they can be printed, compared and checked.
+"""
+from .convergence import LossRecorderHook, convergence, convergence_config
+from .cpab_op import BackendTiming, CPABBenchmark, cpab_backend_timings
+from .demo import demo_memory, demo_peak_memory, demo_speed, demo_speeds, write_driving
+from .forward import benchmark_forward, published_forward_timings
+from .frozen_losses import dino_loss_cost, sam_arch, sam_loss_cost
+from .motion_fit import (SolverTiming, build_solvers, distribution_pairs, motion_device,
+                         published_comparison, published_loop_seconds, solver_timings)
+from .settings import (DEMO_MEMORY_CONFIG, MODEL_NAMES, PUBLISHED_CONFIGS, PUBLISHED_MODELS,
+                       SYNTHETIC_CONFIGS)
+from .timing import CallTimer, Stopwatch, Timing, measure
+from .training import (frozen_loss_step_times, time_train_step, train_step_timings,
+                       training_config, with_frozen_losses)
+
+__all__ = [
+    'BackendTiming', 'CPABBenchmark', 'CallTimer', 'DEMO_MEMORY_CONFIG', 'LossRecorderHook',
+    'MODEL_NAMES', 'PUBLISHED_CONFIGS', 'PUBLISHED_MODELS', 'SYNTHETIC_CONFIGS', 'SolverTiming',
+    'Stopwatch', 'Timing', 'benchmark_forward', 'build_solvers', 'convergence',
+    'convergence_config', 'cpab_backend_timings', 'demo_memory', 'demo_peak_memory',
+    'demo_speed', 'demo_speeds', 'dino_loss_cost', 'distribution_pairs',
+    'frozen_loss_step_times', 'measure', 'motion_device', 'published_comparison',
+    'published_forward_timings', 'published_loop_seconds', 'sam_arch', 'sam_loss_cost',
+    'solver_timings', 'time_train_step', 'train_step_timings', 'training_config',
+    'with_frozen_losses',
+]
