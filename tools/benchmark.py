@@ -45,6 +45,11 @@ def machine() -> str:
             f'{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs')
 
 
+def where(device: torch.device) -> str:
+    """The device, the machine and the CPAB backend that runs there."""
+    return f'{device}, {machine()}, CPAB op: {backend_name(device)}'
+
+
 def print_family_ratio(results: Dict[str, Timing], target: str, indent: str = '    ') -> None:
     """CPABMM / TPSMM of the wall and CPU times, when both were measured."""
     if {'TPSMM', 'CPABMM'} <= set(results):
@@ -148,10 +153,9 @@ def add_motion_parser(subparsers) -> None:
 def run_train(args: argparse.Namespace) -> None:
     device = torch.device(args.device)
     print(f'training step (forward + backward + every optimiser step), min of {args.repeat} '
-          f'after a warm-up; {device}, {torch.get_num_threads()} CPU threads, CPAB op: '
-          f'{backend_name(device)}. Losses: the synthetic configs\' weight-free ones for every '
-          'model (L1 + SSIM pyramid, equivariance; warp and background cycle for '
-          'TPSMM/CPABMM); 64 px: the synthetic architectures, 256 px: the published ones')
+          f'after a warm-up; {where(device)}. Losses: the synthetic configs\' weight-free '
+          'ones for every model (L1 + SSIM pyramid, equivariance; warp and background cycle '
+          'for TPSMM/CPABMM); 64 px: the synthetic architectures, 256 px: the published ones')
     for size, batch in args.sizes:
         print(f'  batch {batch} at {size}x{size}:')
         results = benchmarks.train_step_timings(CONFIG_ROOT, args.models, size, batch,
@@ -205,8 +209,7 @@ def run_model(args: argparse.Namespace) -> None:
     device = torch.device(args.device)
     print(f'per-frame forward (predict: keypoints, motion fit, dense motion, generator) of the '
           f'published architectures, random weights, batch 1 at {args.size}x{args.size}, mean '
-          f'of {args.repeat} after a warm-up; {device}, {machine()}, CPAB op: '
-          f'{backend_name(device)}')
+          f'of {args.repeat} after a warm-up; {where(device)}')
     results, fits = {}, {}
     for name in args.models:  # one at a time: each row shows as soon as it is measured
         t = benchmarks.published_forward_timings(CONFIG_ROOT, [name], args.size, args.repeat,
@@ -299,7 +302,7 @@ def run_losses(args: argparse.Namespace) -> None:
               f'{t.cpu:.2f} s CPU')
     device = torch.device(args.device)
     print(f'CPABMM training step (forward + backward + every optimiser step), min of '
-          f'{args.repeat} after a warm-up; {device}, CPAB op: {backend_name(device)}; the '
+          f'{args.repeat} after a warm-up; {where(device)}; the '
           f'synthetic config\'s weight-free losses, plus SAM ({args.sam_arch}, memory feature '
           'cache; warm: the warm-up step\'s frames again, cold: new frames every step) and/or '
           'DINO ViT-B/8, random weights:')

@@ -10,19 +10,17 @@ before any result file is written.
 import argparse
 import copy
 import logging
-import os
 import os.path as osp
 import sys
 import traceback
 
 from mmengine.config import DictAction
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 
 from cpabmm.checkpoint import load_model_weights
-from cpabmm.engine import PROTOCOLS, ConfigError, load_config, prepare_cpu_distributed
+from cpabmm.engine import (PROTOCOLS, ConfigError, build_runner, load_tool_config,
+                           parse_with_launcher)
 from cpabmm.evaluation import MetricUnavailableError
-from cpabmm.registry import RUNNERS
 from cpabmm.utils.tool import tool_main
 
 TEST_LOOP = 'AnimationTestLoop'
@@ -52,13 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. test_dataloader.dataset.data_root=data/vox')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher for distributed testing')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.launcher != 'none':  # for launchers that pass --local-rank only
-        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_with_launcher(parser, argv, 'testing')
 
 
 def use_animation_protocol(cfg) -> None:
@@ -84,12 +76,7 @@ def build_cfg(args: argparse.Namespace):
     if args.side_by_side < 0:
         raise ConfigError(
             f'--side-by-side takes a count of videos (0: none), got {args.side_by_side}')
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args)
     if 'test_dataloader' not in cfg:
         raise ConfigError(f'{args.config} has no test_dataloader to evaluate on')
     if args.protocol == 'animation':
@@ -124,20 +111,15 @@ def one_line(error: BaseException) -> str:
 
 def run_test(cfg, checkpoint: str) -> dict:
     """Build the runner, load the weights strictly, run the test loop."""
-    prepare_cpu_distributed(cfg)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     load_model_weights(runner.model, checkpoint)
     return runner.test()
 
 
-@tool_main('no metrics file was written')
+@tool_main('no metrics file was written', usage_errors=(ConfigError,))
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        cfg = build_cfg(args)
-    except ConfigError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
+    cfg = build_cfg(args)
     try:
         run_test(cfg, args.checkpoint)
     except EXPECTED_ERRORS as error:

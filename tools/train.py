@@ -1,14 +1,11 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``."""
 import argparse
-import os
 import os.path as osp
 import sys
 
 from mmengine.config import DictAction
-from mmengine.runner import Runner
 
-from cpabmm.engine import ConfigError, load_config, prepare_cpu_distributed
-from cpabmm.registry import RUNNERS
+from cpabmm.engine import ConfigError, build_runner, load_tool_config, parse_with_launcher
 from cpabmm.utils.tool import tool_main
 
 
@@ -31,16 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override config entries, e.g. model.motion.type=TPSMotion')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher for distributed training')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.launcher != 'none':  # for launchers that pass --local-rank only
-        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_with_launcher(parser, argv, 'training')
 
 
 def apply_amp(cfg) -> None:
@@ -67,12 +55,7 @@ def apply_amp(cfg) -> None:
 
 
 def build_cfg(args: argparse.Namespace):
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args)
     if args.amp:
         apply_amp(cfg)
     if args.resume == 'auto':
@@ -86,20 +69,10 @@ def build_cfg(args: argparse.Namespace):
     return cfg
 
 
-@tool_main('checkpoints already written are complete (continue with --resume)')
+@tool_main('checkpoints already written are complete (continue with --resume)',
+           usage_errors=(ConfigError,))
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        cfg = build_cfg(args)
-    except ConfigError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
-    prepare_cpu_distributed(cfg)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.train()
+    build_runner(build_cfg(parse_args(argv))).train()
     return 0
 
 

@@ -99,3 +99,17 @@ def load_config(path: str, cfg_options: Optional[Mapping[str, Any]] = None) -> C
     cfg = Config.fromfile(path)
     apply_overrides(cfg, cfg_options)
     return cfg
+
+
+def load_tool_config(args: Any) -> Config:
+    """The config of a training or testing tool's command line: ``args.config``
+    with ``args.cfg_options`` applied (:func:`load_config`), its launcher, and
+    its work folder (``--work-dir``, else the config's, else
+    ``./work_dirs/<config name>``)."""
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg

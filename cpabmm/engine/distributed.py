@@ -1,4 +1,5 @@
-"""Distributed training on machines without CUDA (gloo).
+"""Distributed runs: the tools' launcher arguments, and training on
+machines without CUDA (gloo).
 
 MMEngine 0.10's PyTorch launcher calls ``torch.cuda.set_device`` and wraps
 the model in DDP with ``device_ids=[LOCAL_RANK]``; both fail without a GPU.
@@ -8,9 +9,29 @@ configures DDP without device ids. With CUDA it does nothing.
 """
 from __future__ import annotations
 
+import argparse
+import os
+from typing import List, Optional
+
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def parse_with_launcher(parser: argparse.ArgumentParser, argv: Optional[List[str]],
+                        job: str) -> argparse.Namespace:
+    """Add ``--launcher`` and ``--local-rank`` to a tool's ``parser`` and parse
+    ``argv``; a launcher that passes ``--local-rank`` only gets it into
+    ``LOCAL_RANK`` as MMEngine reads it. ``job`` names the run in the help."""
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help=f'job launcher for distributed {job}')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.launcher != 'none':
+        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def prepare_cpu_distributed(cfg: Config) -> bool:
