@@ -6,20 +6,121 @@ destination folder that is renamed over the destination when complete; POSIX
 renames are atomic, so a crash or a kill never leaves half a file behind.
 :func:`publish` also flushes the file and then its folder to disk, so that
 the new name survives a power cut too.
+
+Tools check every destination before they start working
+(:func:`check_writable_destination`: a file or folder where one can be
+written, probed by creating a temporary file there), and a write that fails
+later (a full disk, an I/O error) is reported as a :class:`WriteError`
+naming the destination, not the temporary file.
 """
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import os.path as osp
+import stat
 import tempfile
 from contextlib import contextmanager
 from typing import IO, Callable, Iterator, List, Optional
+
+#: what :func:`check_writable_destination` checks a path for
+DESTINATION_KINDS = ('file', 'folder')
 
 #: Called as ``before_publish(temporary, path)`` when a file is complete on
 #: disk and about to be renamed into place; tests set it to interrupt a
 #: write at that moment.
 before_publish: Optional[Callable[[str, str], None]] = None
+
+
+class DestinationError(ValueError):
+    """A destination that cannot be written, found before any work is done;
+    the one-line message names the path, the problem and the fix."""
+
+
+class WriteError(OSError):
+    """Writing ``path`` failed while it was being written (a full disk, an
+    I/O error); ``str()`` is ``could not write <path>: <reason>``."""
+
+    def __init__(self, path: str, error: BaseException) -> None:
+        reason = getattr(error, 'strerror', None)
+        if not reason:
+            lines = str(error).strip().splitlines()
+            reason = lines[0] if lines else type(error).__name__
+        super().__init__(getattr(error, 'errno', None), reason)
+        self.filename = path
+
+    def __str__(self) -> str:
+        return f'could not write {self.filename}: {self.strerror}'
+
+
+def _probe_folder(folder: str) -> Optional[OSError]:
+    """Create and remove a hidden temporary file in ``folder`` (as the
+    atomic writers do); the error when that fails, else None."""
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix='.cpabmm-write-probe.',
+                                         suffix='.tmp')
+    except OSError as error:
+        return error
+    os.close(handle)
+    try:
+        os.remove(probe)
+    except OSError as error:
+        return error
+    return None
+
+
+def check_writable_destination(path: str, kind: str = 'file',
+                               option: Optional[str] = None) -> str:
+    """Check, before any work, that a ``kind`` (``'file'`` or ``'folder'``)
+    can be written at ``path``; return its absolute path.
+
+    Missing folders on the way are allowed (the writers create them): the
+    nearest existing one must be a folder in which a file can really be
+    created, which is probed by creating and removing a hidden temporary
+    file there (``os.access`` alone is not trusted: it says yes for
+    ``/proc`` and read-only mounts, and for root everywhere). Nothing is
+    left behind and no folder is created.
+
+    Args:
+        path: the destination.
+        kind: ``'file'`` (an existing one is replaced; an existing folder or
+            a device at ``path`` is refused) or ``'folder'`` (an existing
+            file at ``path`` is refused).
+        option: the command-line option naming the path, for the message.
+
+    Raises:
+        DestinationError: one line naming the path, the problem and the fix.
+    """
+    if kind not in DESTINATION_KINDS:
+        raise ValueError(f'kind must be one of {DESTINATION_KINDS}, got {kind!r}')
+    shown = f'{option} {path}' if option else path
+    full = osp.abspath(osp.expanduser(os.fspath(path)))
+    if kind == 'file':
+        if osp.isdir(full):
+            raise DestinationError(f'{shown}: is a folder, not a file; give a file path '
+                                   '(e.g. a new name in that folder)')
+        if osp.exists(full) and not stat.S_ISREG(os.stat(full).st_mode):
+            raise DestinationError(f'{shown}: is not a regular file (a device, a pipe or '
+                                   'a socket); give the path of a file')
+        folder = osp.dirname(full)
+    else:
+        if osp.exists(full) and not osp.isdir(full):
+            raise DestinationError(f'{shown}: is a file, not a folder; give a folder path')
+        folder = full
+    while not osp.isdir(folder):  # the nearest existing folder on the way
+        if osp.lexists(folder):
+            what = 'a file, not a folder' if osp.isfile(folder) else 'not a folder'
+            raise DestinationError(f'{shown}: {folder} is {what}; choose another path')
+        folder = osp.dirname(folder)
+    error = _probe_folder(folder)
+    if error is not None:
+        reason = error.strerror or str(error)
+        if error.errno == errno.ENOENT:
+            reason = 'files cannot be created there'
+        raise DestinationError(f'{shown}: cannot write in {folder} ({reason}); choose a '
+                               'writable folder')
+    return full
 
 
 def temporary_path(path: str, suffix: str = '.tmp') -> str:

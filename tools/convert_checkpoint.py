@@ -9,7 +9,14 @@ links and checked against their published SHA-256). The file is read by
 scalar and array types allowed, and a full unpickling only with
 ``--trust-pickle``. The output is an MMEngine checkpoint (``state_dict`` and
 ``meta``) that loads with ``torch.load(..., weights_only=True)``, e.g.
-through ``cpabmm.apis.init_model(config, checkpoint)``.
+through ``cpabmm.apis.init_model(config, checkpoint)``. The discriminator
+of FOMM's adversarial recipes (``-adv``, MGif), when the file has one, becomes
+that of our adversarial loss (``losses.adversarial``): fine-tuning keeps it,
+inference does without it.
+
+Exit status: 0 when written, 1 for a file that is no official checkpoint of
+``--model`` or that needs ``--trust-pickle``, 2 for a file that is no
+complete PyTorch checkpoint (empty, truncated, other bytes).
 """
 from __future__ import annotations
 
@@ -18,8 +25,8 @@ import os.path as osp
 import sys
 from typing import List, Optional
 
-from cpabmm.checkpoint import (OFFICIAL_FORMATS, official_format, read_official_file,
-                               save_checkpoint)
+from cpabmm.checkpoint import (OFFICIAL_FORMATS, CheckpointError, official_format,
+                               read_official_file, save_checkpoint)
 from cpabmm.utils.tool import tool_main
 from cpabmm.zoo.checksum import file_sha256
 
@@ -58,7 +65,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@tool_main('no output was written')
+@tool_main('no output was written', usage_errors=(CheckpointError,))
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if not osp.isfile(args.src):
@@ -66,6 +73,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     try:
         converted = convert(args.src, args.dst, args.model, args.trust_pickle)
+    except CheckpointError:
+        raise  # an incomplete or unreadable file: exit status 2 (tool_main)
     except ValueError as error:
         print(f'error: {error}', file=sys.stderr)
         return 1

@@ -14,10 +14,18 @@ The driving video is read, animated and written one frame at a time, so its
 length does not matter; its audio is copied into mp4/mov/mkv output (GIFs
 have none). The output file appears only when it is complete.
 
+Every destination (``--output``, ``--side-by-side``) is checked before the
+model is built or the video read: it must be a file (not a folder) of a
+supported type, in a folder where a file can be created (missing folders are
+created; the nearest existing one is probed by creating a temporary file).
+
 Exit status: 0 when the video was written, 2 for unusable input (a missing or
-unreadable file, a video without frames, an unknown output type, options that
-do not fit the model, an unknown zoo name, a failed or corrupt checkpoint
-download), 130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM).
+unreadable file, a video without frames, an unknown output type, a
+destination that is a folder or cannot be written, options that do not fit
+the model, an unknown zoo name, a failed or corrupt checkpoint download), 1
+when writing failed during the run (``error: could not write PATH: No space
+left on device``; no file is left behind), 130 when interrupted (Ctrl-C), 143
+when terminated (SIGTERM).
 """
 import argparse
 import logging
@@ -40,6 +48,7 @@ from cpabmm.apis import MODES, Animation, init_model
 from cpabmm.apis.best_frame import LandmarkDetectorUnavailable
 from cpabmm.apis.media import FIT_MODES, load_image, open_driving
 from cpabmm.engine import load_config
+from cpabmm.fileio import WriteError, check_writable_destination
 from cpabmm.io import VideoWriter, output_extension
 from cpabmm.ops.cpab import CPAB
 from cpabmm.ops.cpab.function import backend_name
@@ -177,7 +186,8 @@ def prepare(args: argparse.Namespace) -> Tuple[Animation, List[int], float, List
                              'path (or none: it then goes next to the output)')
         outputs.append(extra)
     inputs = {osp.realpath(args.source), osp.realpath(args.driving)}
-    for path in outputs:
+    for path, option in zip(outputs, ('--output', '--side-by-side')):
+        check_writable_destination(path, 'file', option)
         output_extension(path)
         if osp.realpath(path) in inputs:
             raise ValueError(f'{path}: the output would overwrite an input; choose another '
@@ -232,6 +242,8 @@ def write(animation: Animation, repeats: List[int], fps: float, outputs: List[st
                 for _ in range(count):
                     writer.write(frame)
             bar.update(1)
+        for writer in writers:  # all complete on disk before any is published
+            writer.finish()
     for writer in writers:
         audio_note = ', with the driving audio' if writer.copies_audio else ''
         print_log(f'wrote {writer.path}: {writer.num_frames} frames at {fps:g} fps'
@@ -253,6 +265,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, LandmarkDetectorUnavailable, DownloadError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
+    except WriteError as err:  # a full disk, an I/O error: not the arguments
+        print(f'error: {err}', file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,8 +4,9 @@ Runs MMEngine's test loop (:class:`cpabmm.engine.AnimationTestLoop`) with the
 reconstruction protocol (default) or the cross-identity animation protocol,
 and writes the metrics JSON, the per-video CSV and, on request, PNG strips
 and side-by-side videos. Bad input ends with a one-line ``error: ...`` and a
-non-zero exit status (2 for the command line and config, 1 for the rest),
-before any result file is written.
+non-zero exit status (2 for the command line, the config and a checkpoint
+file that is incomplete or unreadable, 1 for the rest), before any result
+file is written.
 """
 import argparse
 import copy
@@ -17,10 +18,11 @@ import traceback
 from mmengine.config import DictAction
 from mmengine.logging import print_log
 
-from cpabmm.checkpoint import load_model_weights
+from cpabmm.checkpoint import CheckpointError, load_model_weights
 from cpabmm.engine import (PROTOCOLS, ConfigError, build_runner, load_tool_config,
-                           parse_with_launcher)
+                           parse_with_launcher, per_video_csv_path)
 from cpabmm.evaluation import MetricUnavailableError
+from cpabmm.fileio import DestinationError, check_writable_destination
 from cpabmm.utils.tool import tool_main
 
 TEST_LOOP = 'AnimationTestLoop'
@@ -94,6 +96,24 @@ def build_cfg(args: argparse.Namespace):
         side_by_side=args.side_by_side,
         rank_by=args.rank_by,
         meta=dict(checkpoint=osp.abspath(args.checkpoint)))
+    # Every result file and folder must be writable before the model is built.
+    destinations = [(cfg.work_dir, 'folder', '--work-dir'),
+                    (test_cfg['out'], 'file', '--out' if args.out else 'metrics JSON'),
+                    (test_cfg.get('per_video_csv') or per_video_csv_path(test_cfg['out']),
+                     'file', 'per-video CSV')]
+    if args.save_strips:
+        destinations += [(path, 'folder', '--save-strips') for path in (
+            args.save_strips, osp.join(args.save_strips, 'generated'),
+            osp.join(args.save_strips, 'real'))]
+    if args.side_by_side:
+        destinations.append((test_cfg.get('side_by_side_dir')
+                             or osp.join(cfg.work_dir, 'side_by_side'), 'folder',
+                             '--side-by-side folder'))
+    try:
+        for path, kind, option in destinations:
+            check_writable_destination(path, kind, option)
+    except DestinationError as error:
+        raise ConfigError(str(error)) from None
     cfg.test_cfg = test_cfg
     # Weights are loaded strictly by cpabmm.checkpoint.load_model_weights, not by the runner.
     cfg.load_from = None
@@ -116,12 +136,14 @@ def run_test(cfg, checkpoint: str) -> dict:
     return runner.test()
 
 
-@tool_main('no metrics file was written', usage_errors=(ConfigError,))
+@tool_main('no metrics file was written', usage_errors=(ConfigError, CheckpointError))
 def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = build_cfg(args)
     try:
         run_test(cfg, args.checkpoint)
+    except CheckpointError:
+        raise  # an incomplete or unreadable checkpoint file: exit status 2 (tool_main)
     except EXPECTED_ERRORS as error:
         print_log(traceback.format_exc(), logger='current', level=logging.DEBUG)
         print(f'error: {one_line(error)}', file=sys.stderr)

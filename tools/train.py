@@ -1,10 +1,16 @@
-"""Train a model from a config: ``python tools/train.py CONFIG [options]``."""
+"""Train a model from a config: ``python tools/train.py CONFIG [options]``.
+
+Exit status 2 with a one-line ``error: ...`` for a bad command line or config
+and for a checkpoint (``--resume PATH``, ``load_from``) that is no complete
+PyTorch file.
+"""
 import argparse
 import os.path as osp
 import sys
 
 from mmengine.config import DictAction
 
+from cpabmm.checkpoint import CheckpointError
 from cpabmm.engine import ConfigError, build_runner, load_tool_config, parse_with_launcher
 from cpabmm.utils.tool import tool_main
 
@@ -70,7 +76,7 @@ def build_cfg(args: argparse.Namespace):
 
 
 @tool_main('checkpoints already written are complete (continue with --resume)',
-           usage_errors=(ConfigError,))
+           usage_errors=(ConfigError, CheckpointError))
 def main(argv=None) -> int:
     build_runner(build_cfg(parse_args(argv))).train()
     return 0

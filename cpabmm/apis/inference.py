@@ -19,7 +19,8 @@ def init_model(config: Union[str, Path, Config], checkpoint: Optional[str] = Non
                cfg_options: Optional[dict] = None) -> torch.nn.Module:
     """Build the model of ``config`` in eval mode, with the weights of
     ``checkpoint`` (an MMEngine checkpoint, read with ``weights_only=True``
-    and loaded strictly: :func:`cpabmm.checkpoint.load_model_weights`).
+    and loaded strictly for inference: the parts only training uses, such as
+    a discriminator, may be absent; :func:`cpabmm.checkpoint.load_model_weights`).
 
     Args:
         config: config file path or :class:`Config`.
@@ -32,7 +33,9 @@ def init_model(config: Union[str, Path, Config], checkpoint: Optional[str] = Non
     Raises:
         ValueError: an unknown override key, a checkpoint that is no MMEngine
             checkpoint (e.g. an unconverted official file), or weights that
-            do not fit the model (one message naming the keys).
+            do not fit the model (one message naming the keys);
+            :class:`cpabmm.checkpoint.CheckpointError` (a ValueError) for a
+            file that is no complete PyTorch checkpoint.
     """
     setup_runtime()
     if isinstance(config, Config):

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from cpabmm.io import (DEFAULT_FPS, IMAGE_EXTENSIONS, VideoError, VideoSource, check_video,
-                       open_video, pil_to_rgb, read_image)
+                       open_video, pil_to_rgb, read_image, to_unit_float)
 
 #: how an image of another aspect ratio is brought to the model's
 FIT_MODES = ('crop', 'pad', 'stretch')
@@ -34,8 +34,10 @@ def is_image_path(path: Any) -> bool:
 
 
 def load_image(path: Union[str, os.PathLike]) -> np.ndarray:
-    """A picture file as ``[H, W, 3]`` RGB ``uint8``: grayscale replicated,
-    transparency composited over white, EXIF orientation applied.
+    """A picture file as ``[H, W, 3]`` RGB, ``uint8`` for 8-bit files and
+    ``float32`` in [0, 1] for 16-bit ones (scaled by the file's bit depth,
+    :func:`cpabmm.io.read_image`): grayscale replicated, transparency
+    composited over white, EXIF orientation applied.
 
     Raises:
         VideoError: the file is missing or not a readable image.
@@ -84,14 +86,7 @@ def _array_to_float_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] not in (1, 3, 4) or min(image.shape[:2]) == 0:
         raise ValueError(f'images must be [H, W] or [H, W, C] with C in (1, 3, 4), '
                          f'got shape {image.shape}')
-    if image.dtype == np.uint8:
-        image = image.astype(np.float32) / 255
-    elif image.dtype == np.uint16:
-        image = image.astype(np.float32) / 65535
-    elif np.issubdtype(image.dtype, np.floating):
-        image = image.astype(np.float32, copy=False)
-    else:
-        raise ValueError(f'image arrays must be uint8, uint16 or float, got {image.dtype}')
+    image = to_unit_float(image)
     if image.shape[2] == 4:
         alpha = image[..., 3:]
         background = np.asarray(ALPHA_BACKGROUND, np.float32) / 255

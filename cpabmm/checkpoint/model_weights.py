@@ -6,15 +6,22 @@ The one rule every entry point applies (:func:`~cpabmm.apis.init_model`,
 dict with a ``state_dict`` (and usually ``meta``), readable weights-only. A
 bare state dict is refused, and an official FOMM/TPSMM file is refused with
 the command that converts it.
+
+:func:`load_model_weights` then loads the weights strictly, with one
+exception: for inference, the parts that only training uses (the model names
+them: ``training_only_modules()``, i.e. the animator's losses with their
+discriminators) may be absent altogether. MMEngine's ``load_from`` loads
+non-strictly: what the checkpoint lacks keeps its initial values, and MMEngine
+logs the missing keys as a warning.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Tuple
 
 from mmengine.model import is_model_wrapper
 from torch import nn
 
-from .matching import load_state_dict_checked
+from .matching import absent_modules, load_state_dict_checked
 from .official import official_families
 from .reading import MapLocation, read_checkpoint
 
@@ -40,6 +47,7 @@ def read_model_checkpoint(path: str, map_location: MapLocation = 'cpu') -> Dict[
 
     Raises:
         FileNotFoundError: no such file.
+        CheckpointError: no complete PyTorch file (empty, truncated, other bytes).
         ValueError: not weights-only, or not an MMEngine checkpoint.
     """
     checkpoint = read_checkpoint(path, map_location)
@@ -47,10 +55,24 @@ def read_model_checkpoint(path: str, map_location: MapLocation = 'cpu') -> Dict[
     return checkpoint
 
 
-def load_model_weights(model: nn.Module, path: str) -> Dict[str, Any]:
+def training_only_modules(model: nn.Module) -> Tuple[str, ...]:
+    """The submodules (``named_modules`` names) that only training uses, as
+    ``model`` declares them with a ``training_only_modules()`` method (the
+    animator: its losses, discriminators included); none otherwise."""
+    declared = getattr(model, 'training_only_modules', None)
+    return tuple(declared()) if callable(declared) else ()
+
+
+def load_model_weights(model: nn.Module, path: str, training: bool = False) -> Dict[str, Any]:
     """Load the weights of the checkpoint ``path`` into ``model`` (or the
     model a wrapper holds), strictly: weights that do not fit fail with one
     line naming the mismatched keys.
+
+    Args:
+        training: the model is to be trained, so the checkpoint must also
+            hold the weights of its :func:`training_only_modules`. Otherwise
+            (inference) each of those may be absent altogether and then
+            keeps its initial values; weights that are there must fit.
 
     Returns:
         The checkpoint's ``meta`` (empty when it has none).
@@ -58,5 +80,15 @@ def load_model_weights(model: nn.Module, path: str) -> Dict[str, Any]:
     checkpoint = read_model_checkpoint(path)
     if is_model_wrapper(model):
         model = model.module
-    load_state_dict_checked(model, checkpoint['state_dict'], source=path)
+    optional = training_only_modules(model)
+    state_dict = checkpoint['state_dict']
+    if training:
+        absent = absent_modules(model, state_dict, optional)
+        if absent:
+            raise ValueError(
+                f'{path} has no weights for {", ".join(absent)}, which training needs (only '
+                'training uses them: inference loads the file without them); to train them '
+                'from their initial values, start from it with load_from instead')
+    load_state_dict_checked(model, state_dict, source=path,
+                            optional=() if training else optional)
     return dict(checkpoint.get('meta') or {})

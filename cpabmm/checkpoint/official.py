@@ -6,16 +6,20 @@ family (``'fomm'``, ``'tpsmm'``): it recognises the family's files, joins
 their entries into one state dict with the entry as prefix
 (``kp_detector.fg_encoder.conv1.weight``) and renames every key to the layout
 of :class:`~cpabmm.models.ImageAnimator`. Values are not changed: the
-published networks are reproduced module for module.
+published networks are reproduced module for module (FOMM's discriminator
+becomes the one of our adversarial loss, ``losses.adversarial``, spectral-norm
+keys included; only a spectral norm stored as PyTorch < 1.0 stored it gets
+its ``weight_v`` computed, the way PyTorch's own loader does).
 """
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 
 Rules = List[Tuple[str, str]]
 
@@ -38,6 +42,30 @@ _GENERATOR: Rules = [
 ]
 
 
+#: where our FOMM configs keep the discriminator (``model.losses.adversarial``)
+FOMM_DISCRIMINATOR = 'losses.adversarial.loss.discriminator'
+
+
+def spectral_norm_v1(state_dict: Mapping[str, Tensor]) -> 'OrderedDict[str, Tensor]':
+    """Spectral norms in today's layout (``weight_orig``, ``weight_u``,
+    ``weight_v``): one saved by PyTorch < 1.0 (``weight_orig``, ``weight_u``
+    and the normalised ``weight``) gets the ``weight_v`` that PyTorch's own
+    loader derives from them; other keys pass unchanged."""
+    normalised = [key[:-len('_orig')] for key in state_dict if key.endswith('.weight_orig')]
+    legacy = [weight for weight in normalised if weight in state_dict
+              and f'{weight}_u' in state_dict and f'{weight}_v' not in state_dict]
+    upgraded = OrderedDict((key, value) for key, value in state_dict.items() if key not in legacy)
+    for weight in legacy:
+        holder = nn.Module()
+        holder.weight = nn.Parameter(torch.empty_like(state_dict[f'{weight}_orig']))
+        nn.utils.spectral_norm(holder)
+        holder.load_state_dict({'weight_orig': state_dict[f'{weight}_orig'],
+                                'weight_u': state_dict[f'{weight}_u'],
+                                'weight': state_dict[weight]})
+        upgraded[f'{weight}_v'] = holder.weight_v.detach().clone()
+    return upgraded
+
+
 @dataclass(frozen=True)
 class OfficialFormat:
     """The checkpoints of one official code base and how to convert them.
@@ -47,12 +75,14 @@ class OfficialFormat:
         networks: the entries that hold network weights.
         ignored: entries our animator has no use for (optimisers, epochs).
         rules: ``(pattern, replacement)`` regexes applied in order to every key.
+        upgrade: applied to the renamed state dict (older layouts of a module).
     """
 
     family: str
     networks: Tuple[str, ...]
     ignored: Tuple[str, ...]
     rules: Rules
+    upgrade: Optional[Callable[[Mapping[str, Tensor]], 'OrderedDict[str, Tensor]']] = None
 
     def _unknown(self, checkpoint: Mapping) -> List[str]:
         return sorted(set(checkpoint) - set(self.networks + self.ignored))
@@ -102,7 +132,8 @@ class OfficialFormat:
         if foreign:
             raise ValueError(f'{len(foreign)} keys are not part of an official '
                              f'{self.family.upper()} network, e.g. {foreign[:3]}')
-        return OrderedDict((self.convert_key(key), value) for key, value in state_dict.items())
+        converted = OrderedDict((self.convert_key(key), value) for key, value in state_dict.items())
+        return self.upgrade(converted) if self.upgrade is not None else converted
 
     def convert(self, checkpoint: Mapping) -> 'OrderedDict[str, Tensor]':
         """The official ``checkpoint``'s weights as our state dict."""
@@ -125,16 +156,21 @@ OFFICIAL_FORMATS: Dict[str, OfficialFormat] = {
         ] + _HOURGLASS + _DENSE_MOTION_HEADS + _GENERATOR),
     'fomm': OfficialFormat(
         'fomm',
-        networks=('kp_detector', 'generator'),
-        ignored=('discriminator', 'optimizer_generator', 'optimizer_kp_detector',
-                 'optimizer_discriminator', 'epoch'),
+        networks=('kp_detector', 'generator', 'discriminator'),
+        ignored=('optimizer_generator', 'optimizer_kp_detector', 'optimizer_discriminator',
+                 'epoch'),
         rules=[
             (r'^kp_detector\.predictor\.', 'keypoint_detector.hourglass.'),
             (r'^kp_detector\.kp\.', 'keypoint_detector.heatmap_head.'),
             (r'^kp_detector\.jacobian\.', 'keypoint_detector.jacobian_head.'),
             (r'^kp_detector\.down\.weight$', 'keypoint_detector.downsample.weight'),
             (r'^generator\.dense_motion_network\.', 'dense_motion.'),
-        ] + _HOURGLASS + _DENSE_MOTION_HEADS + _GENERATOR),
+            # FOMM names a scale str(scale) with '.' -> '-' ('1', '0-5', '1-0' for 1.0),
+            # we name whole scales without the decimals
+            (r'^discriminator\.discs\.(\d+)-0\.', r'discriminator.discs.\1.'),
+            (r'^discriminator\.', f'{FOMM_DISCRIMINATOR}.'),
+        ] + _HOURGLASS + _DENSE_MOTION_HEADS + _GENERATOR,
+        upgrade=spectral_norm_v1),
 }
 
 

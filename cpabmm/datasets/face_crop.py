@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from cpabmm.io import VideoSource, VideoWriter
+from cpabmm.visualization import to_uint8
 
 Box = Tuple[float, float, float, float]  # x, y, width, height in pixels
 DETECTORS = ('auto', 'haar', 'mediapipe')
@@ -115,6 +116,13 @@ def build_face_detector(name: str = 'auto', cascade: Optional[str] = None) -> Ca
     raise DetectorUnavailable('no face detector available (' + '; '.join(reasons) + ')')
 
 
+def uint8_frames(frames: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
+    """The frames as uint8 RGB (16-bit sources are read as floats in [0, 1]),
+    what the face detectors and the clip writer take."""
+    for frame in frames:
+        yield frame if frame.dtype == np.uint8 else to_uint8(frame)
+
+
 def detect_faces(frames: Iterable[np.ndarray], detector: Callable, stride: int = 1,
                  progress: Optional[Callable[[int], None]] = None) -> List[Optional[Box]]:
     """The largest face of every frame (``None`` where none is found).
@@ -124,7 +132,7 @@ def detect_faces(frames: Iterable[np.ndarray], detector: Callable, stride: int =
     """
     boxes: List[Optional[Box]] = []
     last: Optional[Box] = None
-    for index, frame in enumerate(frames):
+    for index, frame in enumerate(uint8_frames(frames)):
         if index % stride == 0:
             found = detector(frame)
             last = max(found, key=lambda b: b[2] * b[3]) if found else None
@@ -227,7 +235,7 @@ def write_clips(source: VideoSource, crops: Sequence[Crop], out_dir: str, size: 
     writers = [VideoWriter(path, fps=source.fps) for path in paths]
     last = max((c.end for c in crops), default=0)
     try:
-        for index, frame in enumerate(source):
+        for index, frame in enumerate(uint8_frames(source)):
             if index >= last:
                 break
             for crop, writer in zip(crops, writers):

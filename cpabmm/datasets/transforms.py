@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
+from cpabmm.io import to_unit_float
 from cpabmm.registry import TRANSFORMS
 
 FRAME_KEYS = ('source', 'driving')
@@ -26,12 +27,6 @@ PAIRED_KEYS = (FRAME_KEYS, KEYPOINT_KEYS, ('source_index', 'driving_index'),
 def build_pipeline(pipeline: Sequence[Union[dict, Callable]]) -> List[Callable]:
     """Build transform configs with cpabmm's registry (no default scope needed)."""
     return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
-
-
-def _to_float(frame: np.ndarray) -> np.ndarray:
-    if frame.dtype == np.uint8:
-        return frame.astype(np.float32) / 255.0
-    return frame.astype(np.float32, copy=False)
 
 
 def _frame_pairs(results: dict):
@@ -175,7 +170,7 @@ class ColorJitter(BaseTransform):
     def transform(self, results: dict) -> dict:
         draws = self._draw()
         for frame_key, _ in _frame_pairs(results):
-            image = _to_float(results[frame_key])
+            image = to_unit_float(results[frame_key])
             for name, value in draws.items():
                 image = self._apply(image, name, value)
             results[frame_key] = image
@@ -265,7 +260,7 @@ class PackFramePair(BaseTransform):
             if frame.ndim != 3 or frame.shape[2] != 3:
                 raise ValueError(f'{frame_key} frame must be [H, W, 3], got '
                                  f'{tuple(frame.shape)}; check the loading step')
-            frame = np.clip(_to_float(frame), 0, 1).transpose(2, 0, 1)
+            frame = np.clip(to_unit_float(frame), 0, 1).transpose(2, 0, 1)
             results[frame_key] = torch.from_numpy(np.ascontiguousarray(frame))
             if kp_key in results:
                 results[kp_key] = torch.as_tensor(np.asarray(results[kp_key]),

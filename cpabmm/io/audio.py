@@ -65,10 +65,18 @@ class AudioCopy:
             raise VideoError(self.path, f'its audio cannot be copied ({_first_line(err)})',
                              're-encode its audio or remove it') from None
 
+    def _mux(self, packet) -> None:
+        """Write one packet to the output; a failure of the output (a full
+        disk) comes out as a plain ``OSError``, not blamed on the audio."""
+        try:
+            self._output.mux(packet)
+        except OSError as err:  # PyAV's are FFmpegErrors too, which copy_until reports
+            raise OSError(err.errno, err.strerror, err.filename) from err
+
     def _copy(self, packet) -> None:
         if self._resampler is None:
             packet.stream = self._stream
-            self._output.mux(packet)
+            self._mux(packet)
             return
         for frame in packet.decode():
             self._encode(frame)
@@ -76,7 +84,7 @@ class AudioCopy:
     def _encode(self, frame) -> None:
         for resampled in self._resampler.resample(frame):
             for packet in self._stream.encode(resampled):
-                self._output.mux(packet)
+                self._mux(packet)
 
     def finish(self) -> None:
         """Copy the remaining audio and flush the encoder."""
@@ -84,7 +92,7 @@ class AudioCopy:
         if self._resampler is not None:
             self._encode(None)
             for packet in self._stream.encode(None):
-                self._output.mux(packet)
+                self._mux(packet)
         self.close()
 
     def close(self) -> None:

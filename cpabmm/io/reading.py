@@ -9,9 +9,11 @@ which returns a :class:`VideoSource`:
 * a **PNG strip**: one image of width ``T * W`` holding ``T`` frames side by side
   (frames are square unless ``strip_frame_width`` says otherwise).
 
-Frames come out as ``[H, W, 3]`` RGB ``uint8`` arrays. Iteration decodes one frame
-at a time, so a long video never sits in memory whole (a strip is one image file
-and is decoded at once). Problems are reported as :class:`VideoError`, a one-line
+Frames come out as ``[H, W, 3]`` RGB ``uint8`` arrays, or ``float32`` in [0, 1]
+from 16-bit image files, scaled by their bit depth (:mod:`cpabmm.io.images`;
+:func:`~cpabmm.io.to_unit_float` makes floats of either). Iteration decodes one
+frame at a time, so a long video never sits in memory whole (a strip is one image
+file and is decoded at once). Problems are reported as :class:`VideoError`, a one-line
 ``ValueError`` that names the file, the problem and the fix.
 """
 import os

@@ -1,11 +1,12 @@
 """Writing videos: :class:`VideoWriter` streams RGB frames into an mp4, mov, mkv or GIF."""
 import os
 import os.path as osp
-from typing import Iterable, Optional
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Optional
 
 import numpy as np
 
-from cpabmm.fileio import publish, temporary_path
+from cpabmm.fileio import WriteError, publish, sync_path, temporary_path
 
 from .audio import AudioCopy, has_audio
 from .formats import DEFAULT_FPS, output_extension
@@ -29,8 +30,10 @@ class VideoWriter:
     The file appears only when writing succeeds: frames go to a hidden
     temporary file in the destination folder (created if missing), which
     :meth:`close` renames to ``path``; :meth:`abort` (or an exception inside
-    the ``with`` block) removes it. Nothing is written without frames.
-    Use as a context manager::
+    the ``with`` block, or a failed :meth:`finish` or :meth:`close`) removes
+    it. Nothing is written without frames. A write that fails (a full disk,
+    an I/O error) raises :class:`~cpabmm.fileio.WriteError`, ``could not
+    write <path>: <reason>``. Use as a context manager::
 
         with VideoWriter('out.mp4', fps=25, audio_from='driving.mp4') as writer:
             for frame in frames:
@@ -63,7 +66,8 @@ class VideoWriter:
         self._container = None
         self._stream = None
         self._audio: Optional[AudioCopy] = None
-        self._temporary: Optional[str] = None
+        self._temporary: Optional[str] = None  # the hidden file being written
+        self._finished = False
 
     def __enter__(self) -> 'VideoWriter':
         return self
@@ -79,12 +83,25 @@ class VideoWriter:
         """Whether audio is being copied (known after the first frame)."""
         return self._audio is not None
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Report an ``OSError`` of the file system as a :class:`WriteError`
+        naming ``path`` (not the temporary file)."""
+        try:
+            yield
+        except WriteError:
+            raise
+        except OSError as error:  # PyAV's errors of the file system are OSErrors too
+            raise WriteError(self.path, error) from error
+
     def write(self, frame: np.ndarray) -> None:
         """Append one ``[H, W, 3]`` RGB ``uint8`` frame."""
         import av
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f'{self.path}: frames must be [H, W, 3] uint8 RGB, '
                              f'got {frame.dtype} {tuple(frame.shape)}')
+        if self._finished:
+            raise ValueError(f'{self.path}: the video is finished; no frame can be added')
         if self._container is None:
             self._open(*frame.shape[:2])
         elif frame.shape[:2] != (self._stream.height, self._stream.width):
@@ -96,11 +113,12 @@ class VideoWriter:
             video_frame = _palette_frame(frame)
         else:
             video_frame = av.VideoFrame.from_ndarray(frame, format='rgb24')
-        for packet in self._stream.encode(video_frame):
-            self._container.mux(packet)
-        self.num_frames += 1
-        if self._audio is not None:
-            self._audio.copy_until(self.num_frames / self.fps)
+        with self._writing():
+            for packet in self._stream.encode(video_frame):
+                self._container.mux(packet)
+            self.num_frames += 1
+            if self._audio is not None:
+                self._audio.copy_until(self.num_frames / self.fps)
 
     def _open(self, height: int, width: int) -> None:
         import av
@@ -108,9 +126,10 @@ class VideoWriter:
         if self.pix_fmt == 'yuv420p' and (height % 2 or width % 2):
             raise ValueError(f'{self.path}: {width}x{height} frames cannot be '
                              'encoded as yuv420p; use even width and height')
-        self._temporary = temporary_path(self.path, suffix=self.extension)
-        options = {'movflags': '+faststart'} if self.extension in ('.mp4', '.mov') else {}
-        self._container = av.open(self._temporary, mode='w', options=options)
+        with self._writing():
+            self._temporary = temporary_path(self.path, suffix=self.extension)
+            options = {'movflags': '+faststart'} if self.extension in ('.mp4', '.mov') else {}
+            self._container = av.open(self._temporary, mode='w', options=options)
         rate = Fraction(self.fps).limit_denominator(1001)
         self._stream = self._container.add_stream(self.codec, rate=rate, options=self.options)
         self._stream.width, self._stream.height = width, height
@@ -123,35 +142,52 @@ class VideoWriter:
             else:
                 self._audio = AudioCopy(self.audio_from, self._container, self.extension)
 
-    def close(self) -> None:
-        """Flush the encoders, finish the file and move it to ``path``."""
-        if self._container is None:
+    def finish(self) -> None:
+        """Flush the encoders and complete the temporary file on disk,
+        without moving it to ``path`` yet (:meth:`close` does). Writers of
+        files that belong together finish them all before closing any, so
+        that a full disk leaves none of them published."""
+        if self._container is None or self._finished:
             return
         try:
-            for packet in self._stream.encode():
-                self._container.mux(packet)
-            if self._audio is not None:
-                self._audio.finish()
-            self._container.close()
+            with self._writing():
+                for packet in self._stream.encode():
+                    self._container.mux(packet)
+                if self._audio is not None:
+                    self._audio.finish()
+                self._container.close()
+                sync_path(self._temporary)
         except BaseException:
             self.abort()
             raise
-        self._container = None
-        publish(self._temporary, self.path)
+        self._finished = True
+
+    def close(self) -> None:
+        """Finish the file (:meth:`finish`) and move it to ``path``."""
+        if self._container is None:
+            return
+        self.finish()
+        try:
+            with self._writing():
+                publish(self._temporary, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._container = self._temporary = None
 
     def abort(self) -> None:
         """Stop writing and remove the unfinished file (``path`` is untouched)."""
-        if self._container is None:
-            return
-        for resource in (self._audio, self._container):
-            if resource is not None:
-                try:
-                    resource.close()
-                except Exception:  # already failing: the file is discarded anyway
-                    pass
+        if self._container is not None and not self._finished:
+            for resource in (self._audio, self._container):
+                if resource is not None:
+                    try:
+                        resource.close()
+                    except Exception:  # already failing: the file is discarded anyway
+                        pass
         self._container = None
-        if osp.exists(self._temporary):
+        if self._temporary is not None and osp.exists(self._temporary):
             os.remove(self._temporary)
+        self._temporary = None
 
 
 def write_video(path: str, frames: Iterable[np.ndarray], fps: float = DEFAULT_FPS,

@@ -148,6 +148,12 @@ class ImageAnimator(BaseModel):
     def uses_background(self) -> bool:
         return self.background is not None and (not self.training or self.epoch >= self.bg_start)
 
+    def training_only_modules(self) -> Tuple[str, ...]:
+        """The submodules only training uses (``named_modules`` names): each
+        loss, with its discriminator. Inference loads checkpoints without
+        their weights (:func:`cpabmm.checkpoint.load_model_weights`)."""
+        return tuple(f'losses.{name}' for name in self.losses)
+
     # ------------------------------------------------------------------ stages
     @property
     def size_multiple(self) -> int:

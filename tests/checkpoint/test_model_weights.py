@@ -71,3 +71,57 @@ def test_only_mmengine_checkpoints_are_accepted(tmp_path, content, message):
         read_model_checkpoint(str(path))
     with pytest.raises(ValueError, match=message):
         load_model_weights(two_layers(), str(path))
+
+
+class WithCritic(nn.Module):
+    """A model whose ``critic`` (like the animator's losses) only training uses."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = two_layers()
+        self.critic = nn.Linear(1, 1)
+
+    def training_only_modules(self):
+        return ('critic',)
+
+
+def save_weights(path, state_dict):
+    torch.save({'state_dict': state_dict, 'meta': {}}, path)
+    return str(path)
+
+
+def test_inference_does_without_training_only_modules(tmp_path):
+    source = WithCritic()
+    weights = {k: v for k, v in source.state_dict().items() if not k.startswith('critic.')}
+    path = save_weights(tmp_path / 'inference.pth', weights)
+    target = WithCritic()
+    critic = target.critic.weight.detach().clone()
+    with torch.no_grad():
+        target.net[0].weight.zero_()
+    load_model_weights(target, path)
+    torch.testing.assert_close(target.net[0].weight, source.net[0].weight)
+    torch.testing.assert_close(target.critic.weight, critic)  # kept as it was
+    with pytest.raises(ValueError) as error:
+        load_model_weights(WithCritic(), path, training=True)
+    assert '\n' not in str(error.value)
+    assert 'has no weights for critic, which training needs' in str(error.value)
+
+
+@pytest.mark.parametrize('dropped,missing', [
+    (('net.1.bias',), '1 missing keys: net.1.bias'),  # an inference key
+    (('critic.bias',), '1 missing keys: critic.bias'),  # a training-only module in part
+], ids=['inference-key', 'part-of-a-training-only-module'])
+def test_other_missing_keys_are_still_named(tmp_path, dropped, missing):
+    weights = {k: v for k, v in WithCritic().state_dict().items() if k not in dropped}
+    path = save_weights(tmp_path / 'partial.pth', weights)
+    for training in (False, True):
+        with pytest.raises(ValueError, match=f'{missing}$'):
+            load_model_weights(WithCritic(), path, training=training)
+
+
+def test_training_loads_training_only_modules(tmp_path):
+    source = WithCritic()
+    path = save_weights(tmp_path / 'full.pth', source.state_dict())
+    target = WithCritic()
+    load_model_weights(target, path, training=True)
+    torch.testing.assert_close(target.critic.weight, source.critic.weight)

@@ -4,6 +4,7 @@ import os
 import numpy as np
 import pytest
 
+from cpabmm.fileio import WriteError
 from cpabmm.io import VideoError, VideoWriter, open_video, write_video
 from tests.apis.clips import video_info
 from tests.datasets.media import astronaut_clip, carphone
@@ -76,3 +77,44 @@ def test_frames_of_another_size(tmp_path):
             writer.write(astronaut_clip(1, 32)[0])
             writer.write(astronaut_clip(1, 48)[0])
     assert os.listdir(tmp_path) == []
+
+
+def test_failed_rename_leaves_no_temporary(tmp_path):
+    """A finished video that cannot be renamed into place (a folder took
+    its name) raises one WriteError naming it; its temporary file goes."""
+    (tmp_path / 'out.mp4').mkdir()
+    with pytest.raises(WriteError, match=r'^could not write .*out.mp4: Is a directory$'):
+        write_video(str(tmp_path / 'out.mp4'), astronaut_clip(3, 32))
+    assert os.listdir(tmp_path) == ['out.mp4'] and os.listdir(tmp_path / 'out.mp4') == []
+
+
+def test_full_disk_while_flushing_leaves_no_temporary(tmp_path, monkeypatch):
+    """ENOSPC from fsync (the last step before the rename): WriteError, the
+    old file kept, no temporary file."""
+    path = tmp_path / 'out.mp4'
+    path.write_bytes(b'previous result')
+
+    def fsync(handle):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(os, 'fsync', fsync)
+    with pytest.raises(WriteError) as error:
+        write_video(str(path), astronaut_clip(3, 32))
+    assert str(error.value) == f'could not write {path}: No space left on device'
+    assert error.value.errno == 28
+    assert os.listdir(tmp_path) == ['out.mp4'] and path.read_bytes() == b'previous result'
+
+
+def test_finish_then_close(tmp_path):
+    """finish() completes the file on disk without publishing it; close()
+    publishes; an abort after finish() removes it."""
+    kept, dropped = str(tmp_path / 'kept.mp4'), str(tmp_path / 'dropped.mp4')
+    writers = [VideoWriter(kept), VideoWriter(dropped)]
+    for writer in writers:
+        writer.write(astronaut_clip(1, 32)[0])
+        writer.finish()
+    assert sorted(name for name in os.listdir(tmp_path) if not name.startswith('.')) == []
+    with pytest.raises(ValueError, match='the video is finished'):
+        writers[0].write(astronaut_clip(1, 32)[0])
+    writers[0].close()
+    writers[1].abort()
+    assert os.listdir(tmp_path) == ['kept.mp4'] and video_info(kept)['frames'] == 1

@@ -58,7 +58,7 @@ def test_fomm_keys_are_renamed(tool, official_shapes, tmp_path):
     keep = ('kp_detector.kp.', 'kp_detector.jacobian.', 'kp_detector.down.',
             'generator.dense_motion_network.occlusion.', 'generator.bottleneck.r5.conv1.')
     official_file(src, official_shapes['fomm'], keep, legacy=True,
-                  discriminator={'w': torch.zeros(1)}, epoch=np.int64(99))
+                  discriminator={'discs.1.conv.bias': torch.zeros(1)}, epoch=np.int64(99))
     assert tool.main([str(src), str(dst), '--model', 'fomm']) == 0
     keys = set(torch.load(dst, weights_only=True)['state_dict'])
     assert keys == {
@@ -66,7 +66,8 @@ def test_fomm_keys_are_renamed(tool, official_shapes, tmp_path):
         'keypoint_detector.jacobian_head.weight', 'keypoint_detector.jacobian_head.bias',
         'keypoint_detector.downsample.weight', 'dense_motion.occlusion_heads.0.weight',
         'dense_motion.occlusion_heads.0.bias', 'generator.bottleneck.5.conv1.weight',
-        'generator.bottleneck.5.conv1.bias'}
+        'generator.bottleneck.5.conv1.bias',
+        'losses.adversarial.loss.discriminator.discs.1.conv.bias'}
 
 
 def test_objects_beyond_tensors_need_explicit_trust(tool, official_shapes, tmp_path, capsys):

@@ -247,3 +247,169 @@ def test_signal_mid_video_leaves_nothing(media, tmp_path, signum, status):
     assert process.returncode == status, err
     assert err.rstrip().endswith('interrupted; no output was written')
     assert files_in(out_dir) == []
+
+
+# --- destinations: checked before any work, write failures in one line ----------
+
+def forbid_work(demo, monkeypatch):
+    """Fail the test if the demo reads an input or builds the model."""
+    for name in ('load_image', 'open_driving', 'build_model'):
+        monkeypatch.setattr(demo, name,
+                            lambda *args, name=name, **kwargs: pytest.fail(f'{name} called'))
+
+
+def folder(path) -> str:
+    os.makedirs(path)
+    return str(path)
+
+
+def under_a_file(root) -> str:
+    (root / 'afile').write_text('')
+    return str(root / 'afile' / 'out.mp4')
+
+
+BAD_DESTINATIONS = {  # case: (output, extra arguments, the error)
+    'output is a folder': (lambda d: folder(d / 'out' / 'result.mp4'), [],
+                           r'--output .*result.mp4: is a folder, not a file; give a file '
+                           r'path'),
+    'output is a folder without extension': (lambda d: folder(d / 'out'), [],
+                                             r'--output .*out: is a folder, not a file'),
+    'output under a regular file': (under_a_file, [],
+                                    r'--output .*afile/out.mp4: .*afile is a file, not a folder; '
+                                    'choose another path'),
+    'output in /proc': (lambda d: '/proc/out.mp4', [],
+                        r'--output /proc/out.mp4: cannot write in /proc \(.*\); choose a '
+                        'writable folder'),
+    'side by side is a folder': (lambda d: str(d / 'result.mp4'),
+                                 ['--side-by-side', 'SBS'],
+                                 r'--side-by-side .*panels.mp4: is a folder, not a file'),
+    'side by side under a file': (lambda d: str(d / 'result.mp4'),
+                                  ['--side-by-side', 'UNDER'],
+                                  r'--side-by-side .*afile/out.mp4: .*afile is a file, not a folder'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(BAD_DESTINATIONS))
+def test_bad_destination_fails_before_the_model_is_built(demo, media, tmp_path, capsys,
+                                                         monkeypatch, case):
+    """One line, exit 2, before the inputs are read or the model built, and
+    nothing left anywhere (the probe file is removed)."""
+    make_output, extra, message = BAD_DESTINATIONS[case]
+    output = make_output(tmp_path)
+    substitutes = {'SBS': lambda: folder(tmp_path / 'panels.mp4'),
+                   'UNDER': lambda: under_a_file(tmp_path)}
+    extra = [substitutes[arg]() if arg in substitutes else arg for arg in extra]
+    before = sorted(str(p) for p in tmp_path.rglob('*'))
+    forbid_work(demo, monkeypatch)
+    started = time.monotonic()
+    assert run_demo(demo, media['source'], media['driving'], output, *extra) == 2
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith('error: '), err
+    assert re.search(message, err), err
+    assert sorted(str(p) for p in tmp_path.rglob('*')) == before
+
+
+class FullDisk:
+    """An output container whose disk fills up after ``packets`` packets:
+    ``mux`` raises PyAV's error for ENOSPC, as a full disk does."""
+
+    def __init__(self, container, path: str, packets: int) -> None:
+        self._container, self._path, self._left = container, path, packets
+
+    def mux(self, packet):
+        if self._left == 0:
+            raise av.error.OSError(28, 'No space left on device', self._path)
+        self._left -= 1
+        return self._container.mux(packet)
+
+    def __getattr__(self, name):
+        return getattr(self._container, name)
+
+
+def fill_disk_after(monkeypatch, packets: int) -> None:
+    """Every video opened for writing from now on fills the disk after
+    ``packets`` packets (inputs are opened as usual)."""
+    real_open = av.open
+
+    def open_(path, mode='r', *args, **kwargs):
+        container = real_open(path, mode, *args, **kwargs)
+        return FullDisk(container, path, packets) if mode == 'w' else container
+    monkeypatch.setattr(av, 'open', open_)
+
+
+@pytest.mark.parametrize('driving, extra, packets', [
+    ('driving', [], 2),  # fails copying the audio of the first frames
+    ('driving', ['--side-by-side'], 2),
+    ('pose', [], 0),  # no audio: fails when the encoder's buffered frames are flushed
+])
+def test_full_disk_mid_video_one_line_and_nothing_left(demo, media, tmp_path, capsys,
+                                                       monkeypatch, driving, extra, packets):
+    """ENOSPC while frames are written: exit 1, one line naming the output
+    (not its temporary file), no temporary file and nothing at the output."""
+    out_dir = tmp_path / 'out'
+    out_dir.mkdir()
+    out = str(out_dir / 'result.mp4')
+    fill_disk_after(monkeypatch, packets)
+    assert run_demo(demo, media['source'], media[driving], out, '--mode', 'standard',
+                    *extra) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith('error: ')]
+    assert 'Traceback' not in '\n'.join(err)
+    assert len(errors) == 1 and re.fullmatch(
+        rf'error: could not write {re.escape(str(out_dir))}/result(_side_by_side)?\.mp4: '
+        'No space left on device', errors[0]), err
+    assert files_in(out_dir) == []
+
+
+def test_full_disk_at_the_final_flush_publishes_nothing(demo, media, tmp_path, capsys,
+                                                        monkeypatch):
+    """ENOSPC when the finished files are flushed to disk (fsync; where a
+    full disk shows on some file systems): neither the output nor its
+    side-by-side video is published, no temporary file remains."""
+    out_dir = tmp_path / 'out'
+    out_dir.mkdir()
+    real_fsync = os.fsync
+    synced = []
+
+    def fsync(handle):
+        synced.append(handle)
+        if len(synced) == 2:  # the first video is complete, the second is not
+            raise OSError(28, 'No space left on device')
+        return real_fsync(handle)
+    monkeypatch.setattr(os, 'fsync', fsync)
+    assert run_demo(demo, media['source'], media['driving'], str(out_dir / 'result.mp4'),
+                    '--side-by-side') == 1
+    err = capsys.readouterr().err
+    assert re.search(r'error: could not write .*result_side_by_side.mp4: No space left on '
+                     'device', err), err
+    assert files_in(out_dir) == []
+
+
+def test_real_write_failure_inside_ffmpeg(media, tmp_path):
+    """A limit on file sizes (RLIMIT_FSIZE) makes ffmpeg's own write fail
+    (EFBIG) once the model runs: exit 1, one line, nothing left."""
+    out_dir = tmp_path / 'out'
+    out_dir.mkdir()
+    out = str(out_dir / 'result.mp4')
+    script = f"""
+import resource, sys
+sys.path.insert(0, {REPO!r})
+from tests.tools.loading import load_tool
+demo = load_tool('demo')
+real_write = demo.write
+def write(*args):
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    return real_write(*args)
+demo.write = write
+sys.exit(demo.main(['--source', {media['source']!r}, '--driving', {media['driving']!r},
+                    '--output', {out!r}, '--config', {small_config('tpsmm')!r},
+                    '--random-weights', '--device', 'cpu']))
+"""
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                            env=child_environment(REPO, OMP_NUM_THREADS='1'), timeout=300)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert 'Traceback' not in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1] == \
+        f'error: could not write {out}: File too large'
+    assert files_in(out_dir) == []

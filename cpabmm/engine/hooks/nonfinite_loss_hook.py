@@ -75,7 +75,9 @@ class NonFiniteLossHook(Hook):
                 raise NonFiniteLossError(
                     f'non-finite loss at {self._where}: {described}; stopped before the '
                     'optimiser step, so the weights and checkpoints are intact (resume '
-                    "from the last checkpoint, or use NonFiniteLossHook(action='skip'))")
+                    "from the last checkpoint, or use NonFiniteLossHook(action='skip'); "
+                    'CPABMM_CHECK_FINITE=1 names the first non-finite motion fit or CPAB '
+                    'output on every device)')
             buffers = self._non_finite_buffers()
             if buffers:
                 raise NonFiniteLossError(

@@ -15,9 +15,11 @@ belongs to: the dense motion network sizes itself from ``num_transforms``
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from typing import Dict
+from typing import Dict, Optional, Sequence
 
 from torch import Tensor, nn
+
+from cpabmm.ops.cpab.checks import bad_rows, has_nonfinite
 
 Keypoints = Dict[str, Tensor]
 MotionParams = Dict[str, Tensor]
@@ -34,6 +36,14 @@ class BaseMotion(nn.Module, metaclass=ABCMeta):
     num_keypoints: int
     #: transformations N produced, not counting the background
     num_transforms: int
+    #: how :meth:`fit` reads the keypoints: ``'per_keypoint'`` (one
+    #: transformation per keypoint, from its Jacobian where given: N = K) or
+    #: ``'groups'`` (consecutive groups of ``points_per_group`` keypoints, one
+    #: transformation per group); None: neither. A config's keypoint detector
+    #: and dense motion network are built for one arrangement, so
+    #: ``--cfg-options model.motion.type=...`` swaps only between motion models
+    #: of the same one (:mod:`cpabmm.engine.motion_swap`).
+    keypoint_grouping: Optional[str] = None
 
     @abstractmethod
     def fit(self, kp_source: Keypoints, kp_driving: Keypoints) -> MotionParams:
@@ -59,9 +69,13 @@ class BaseMotion(nn.Module, metaclass=ABCMeta):
         warped = self.warp_points(params, points)
         return warped.view(*warped.shape[:2], h, w, 2)
 
-    def check_keypoints(self, kp_source: Keypoints, kp_driving: Keypoints) -> None:
+    def check_keypoints(self, kp_source: Keypoints, kp_driving: Keypoints,
+                        finite: Sequence[str] = ('value',)) -> None:
         """Raise a ValueError unless both keypoint sets are ``[B, K, 2]`` with
-        ``K = num_keypoints`` and the same batch size."""
+        ``K = num_keypoints`` and the same batch size, and their ``finite``
+        entries (where present) hold no nan or inf. Values are checked on CPU
+        tensors, on other devices only with ``CPABMM_CHECK_FINITE=1`` (a check
+        there synchronises, see :mod:`cpabmm.ops.cpab.checks`)."""
         for name, kp in (('kp_source', kp_source), ('kp_driving', kp_driving)):
             value = kp.get('value') if isinstance(kp, dict) else None
             if value is None:
@@ -73,6 +87,13 @@ class BaseMotion(nn.Module, metaclass=ABCMeta):
         if kp_source['value'].shape[0] != kp_driving['value'].shape[0]:
             raise ValueError('kp_source and kp_driving have different batch sizes: '
                              f"{kp_source['value'].shape[0]} and {kp_driving['value'].shape[0]}")
+        for name, kp in (('kp_source', kp_source), ('kp_driving', kp_driving)):
+            for entry in finite:
+                if entry in kp and has_nonfinite(kp[entry]):
+                    raise ValueError(
+                        f"{type(self).__name__}.fit: {name}['{entry}'] has non-finite values "
+                        f'(nan or inf) in samples {bad_rows(kp[entry])}: the keypoint '
+                        'detector gave them, or the images hold nan/inf')
 
     def extra_repr(self) -> str:
         return f'num_keypoints={self.num_keypoints}, num_transforms={self.num_transforms}'

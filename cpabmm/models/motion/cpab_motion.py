@@ -9,7 +9,7 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
-from cpabmm.ops.cpab import CPAB
+from cpabmm.ops.cpab import CPAB, checks
 from cpabmm.registry import MODELS
 from .base import BaseMotion, Keypoints, MotionParams
 from .cpab_solver import LinearisedField, WeightRule, fit_adam, fit_fast
@@ -134,6 +134,8 @@ class CPABMotion(BaseMotion):
         backend: CPAB op backend (``'auto'``, ``'cpp'``, ``'cuda'``, ``'torch'``).
     """
 
+    keypoint_grouping = 'groups'
+
     def __init__(self,
                  num_groups: int = 10,
                  points_per_group: int = 5,
@@ -185,6 +187,22 @@ class CPABMotion(BaseMotion):
 
     # -- fitting ---------------------------------------------------------
     def fit(self, kp_source: Keypoints, kp_driving: Keypoints) -> MotionParams:
+        """Thetas of the partial (and global) transformations.
+
+        Non-finite keypoints raise a ``ValueError`` naming the input (checked
+        on CPU tensors, on GPUs only with ``CPABMM_CHECK_FINITE=1``: a check
+        there synchronises). A group whose keypoints lie far outside the
+        frame (``|(kp + 1) / 2| > 4``) or are non-finite but unchecked, or
+        whose fit diverges, gets the identity transformation, reported once
+        per model (where values are checked: on GPUs the fit never waits for
+        the device, so the report needs ``CPABMM_CHECK_FINITE=1``). Coinciding
+        or collinear keypoints need nothing special: the prior penalty makes
+        every problem well posed. The thetas stay far below the norms at which
+        the CPAB op overflows (about 1e3, see
+        :class:`~cpabmm.ops.cpab.CPABOverflowWarning`): the fast solver's
+        steps are at most 4 long, so ``|theta| <= 4 (1 + iterations)``; Adam
+        moves each entry by about ``adam_lr`` per step.
+        """
         self.check_keypoints(kp_source, kp_driving)
         source = (kp_source['value'] + 1) / 2      # CPAB domain coordinates
         driving = (kp_driving['value'] + 1) / 2
@@ -210,7 +228,10 @@ class CPABMotion(BaseMotion):
         else:
             theta = tess.fit_fast(control, target)
         good = valid & torch.isfinite(theta).all(dim=1)
-        if not bool(good.all()):
+        # The report needs the mask on the host: only where values are
+        # checked (the CPU, see cpabmm.ops.cpab.checks), so that the fit
+        # never synchronises a GPU; the identity is substituted everywhere.
+        if not self._warned_degenerate and checks.checked(good) and not bool(good.all()):
             self._warn_degenerate(int((~good).sum()), control.shape[0])
         return torch.where(good[:, None], theta, torch.zeros_like(theta))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from cpabmm.ops.cpab.checks import bad_rows, has_nonfinite, listed
 from cpabmm.registry import MODELS
 from .base import BaseMotion, Keypoints, MotionParams
 
@@ -29,11 +30,23 @@ class TPSMotion(BaseMotion):
     exactly this map, and these systems are ill-conditioned enough (condition
     numbers up to 3e3) for the solver's rounding to show.
 
+    Degenerate groups: with ``regularizer > 0`` the system stays invertible
+    and the map finite; a group whose driving keypoints coincide maps that
+    point to (very nearly) the mean of its source keypoints, with hardly any
+    bending; collinear or repeated keypoints give a spline that fits its
+    targets less closely. With ``regularizer=0`` such a group makes the
+    system singular: ``ValueError`` naming the groups (so does a solve that
+    overflows, from keypoints far outside [-1, 1]). Non-finite keypoints
+    raise a ``ValueError`` naming the input (:meth:`check_keypoints`). The
+    value checks run on CPU tensors, on GPUs with ``CPABMM_CHECK_FINITE=1``.
+
     Args:
         num_groups: K, the number of splines.
         points_per_group: control points per spline.
         regularizer: the value added to the system's diagonal.
     """
+
+    keypoint_grouping = 'groups'
 
     def __init__(self, num_groups: int = 10, points_per_group: int = 5,
                  regularizer: float = 0.01):
@@ -63,7 +76,21 @@ class TPSMotion(BaseMotion):
         system = system + self.regularizer * torch.eye(n + 3, dtype=system.dtype,
                                                        device=system.device)
         rhs = torch.cat([target, control.new_zeros(batch, self.num_groups, 3, 2)], dim=2)
-        solution = torch.matmul(torch.inverse(system), rhs)  # [B, K, n + 3, 2]
+        try:
+            inverse = torch.inverse(system)
+        except torch.linalg.LinAlgError as error:
+            singular = torch.linalg.inv_ex(system).info.reshape(batch, self.num_groups) != 0
+            raise ValueError(
+                f'TPSMotion.fit: the spline system is singular for (sample, group) '
+                f'{listed(singular)}: with regularizer={self.regularizer} the driving '
+                'keypoints of a group must be distinct and not all on one line; use '
+                'regularizer > 0 (published: 0.01)') from error
+        solution = torch.matmul(inverse, rhs)  # [B, K, n + 3, 2]
+        if has_nonfinite(solution):
+            raise ValueError(
+                f'TPSMotion.fit: the spline solve overflowed for (sample, group) '
+                f'{bad_rows(solution, dims=2)} (largest |driving keypoint| '
+                f'{control.detach().abs().max().item():.3g}; keypoints belong in [-1, 1])')
         return {
             'control_points': control,
             'weights': solution[:, :, :n],

@@ -8,7 +8,7 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
-from . import function, reference
+from . import checks, function, reference
 from .function import BUILD_COMMAND, backend_name
 from .prior import covariance_cpa, sample_gaussian
 from .tessellation import Tessellation
@@ -16,6 +16,7 @@ from .tessellation import Tessellation
 BACKENDS = ('auto', 'torch', 'cpp', 'cuda')
 _HALF_TYPES = (torch.float16, torch.bfloat16)
 _fallback_warned = set()
+_OVERFLOW = 'cpab-overflow'   # key of the once-per-process warning
 
 
 @lru_cache(maxsize=None)
@@ -23,6 +24,22 @@ def _tessellation(nc: Tuple[int, int], zero_boundary: bool,
                   volume_preservation: bool) -> Tessellation:
     """One tessellation (and its basis) per configuration and process."""
     return Tessellation(nc, zero_boundary, volume_preservation)
+
+
+def _warn_overflow(op: str, what: str, bad_theta: Tensor, total: int,
+                   dtype: torch.dtype) -> None:
+    """The once-per-process warning of an overflowed integration."""
+    passed = {'output': 'in training NonFiniteLossHook then stops or skips the step',
+              'gradient': 'the optimiser step takes it; NonFiniteLossHook stops at the next '
+                          'non-finite loss'}[what]
+    checks.warn_once(_OVERFLOW, (
+        f'CPAB.{op} overflowed: {len(bad_theta)} of {total} finite thetas '
+        f'(norms up to {bad_theta.norm(dim=1).max().item():.3g}; prior samples of '
+        f'output_variance=1 have about 10 on 4x4 cells) gave a non-finite {dtype} {what}, '
+        f'which is passed on as it is ({passed}). Keep theta small: sample with a '
+        'smaller output_variance; CPABMotion '
+        'bounds the norms by 4 * (1 + iterations) (fast solver) or about adam_lr * '
+        'adam_iterations * sqrt(d) (Adam). Reported once per process.'))
 
 
 def _compiled_ops(device: torch.device):
@@ -188,10 +205,15 @@ class CPAB(torch.nn.Module):
         if theta.device != points.device:
             raise ValueError(f'theta is on {theta.device} but points are on '
                              f'{points.device}; move both to one device')
-        if not bool(torch.isfinite(theta).all()):
-            raise ValueError('theta has non-finite values (nan or inf)')
-        if not bool(torch.isfinite(points).all()):
-            raise ValueError('points have non-finite values (nan or inf)')
+        # Checked on the CPU (or everywhere with CPABMM_CHECK_FINITE=1): a
+        # check of a CUDA tensor would synchronise (see .checks).
+        if checks.has_nonfinite(theta):
+            raise ValueError(f'theta has non-finite values (nan or inf) in rows '
+                             f'{checks.bad_rows(theta)}: the thetas come from the caller '
+                             "(e.g. a motion model's fit), check its inputs")
+        if checks.has_nonfinite(points):
+            raise ValueError('points have non-finite values (nan or inf) in entries '
+                             f'{checks.bad_rows(points)} of their first dimension')
         dtype = torch.promote_types(theta.dtype, points.dtype)
         return torch.float32 if dtype in _HALF_TYPES else dtype
 
@@ -233,20 +255,51 @@ class CPAB(torch.nn.Module):
         out_dtype = torch.promote_types(theta.dtype, points.dtype)
         theta_c, points_c = theta.to(dtype), points.to(dtype)
         velocity_fn, integrate_fn = self._ops(theta.device)
+        field_fn = velocity_fn if op == 'velocity' else integrate_fn
         with torch.autocast(theta.device.type, enabled=False):   # keep dtype
             A = self.theta_to_A(theta_c)
             if self.zero_boundary:
                 # outside the domain: the field of the nearest boundary point
                 inside = points_c.clamp(0.0, 1.0)
-                if op == 'velocity':
-                    out = velocity_fn(A, inside, self.nc)
-                else:
-                    out = integrate_fn(A, inside, self.nc) + (points_c - inside)
-            elif op == 'velocity':
-                out = velocity_fn(A, points_c, self.nc)
+                out = field_fn(A, inside, self.nc)
+                if op != 'velocity':
+                    out = out + (points_c - inside)
             else:
-                out = integrate_fn(A, points_c, self.nc)
-        return out.to(out_dtype)
+                out = field_fn(A, points_c, self.nc)
+        out = out.to(out_dtype)
+        self._watch_overflow(op, theta_c, A, out)
+        return out
+
+    def _watch_overflow(self, op: str, theta: Tensor, A: Tensor, out: Tensor) -> None:
+        """Warn (:class:`~.checks.CPABOverflowWarning`, once per process) when
+        the finite ``theta`` gave a non-finite ``out`` or, in the backward pass,
+        a non-finite gradient of ``A`` from a finite incoming gradient. The
+        values are left as they are. Checked tensors only (see
+        :mod:`.checks`); nothing is checked once the warning was given."""
+        if checks.warned(_OVERFLOW) or not checks.checked(out):
+            return
+        if not checks.all_finite(out):
+            bad = ~torch.isfinite(out).flatten(1).all(dim=1)
+            _warn_overflow(op, 'output', theta.detach()[bad], out.shape[0], out.dtype)
+        elif A.requires_grad and out.requires_grad:
+            # The gradient can overflow where the output just did not. The
+            # incoming gradient (kept until A's arrives) is checked only then.
+            incoming = {}
+
+            def keep_incoming(grad: Optional[Tensor]) -> None:
+                incoming['grad'] = grad
+
+            def check_gradient(grad: Optional[Tensor]) -> None:
+                grad_out = incoming.pop('grad', None)
+                if grad is None or checks.all_finite(grad):
+                    return
+                if grad_out is None or checks.all_finite(grad_out):
+                    bad = ~torch.isfinite(grad).flatten(1).all(dim=1)
+                    _warn_overflow(op, 'gradient', theta.detach()[bad], grad.shape[0],
+                                   grad.dtype)
+
+            out.register_hook(keep_incoming)
+            A.register_hook(check_gradient)
 
     # ------------------------------------------------------------------
     # Public operations
@@ -262,6 +315,14 @@ class CPAB(torch.nn.Module):
         Differentiable with respect to ``theta`` and ``points``. The output
         has the inputs' (promoted) dtype; the integration runs in float64,
         float16/bfloat16 inputs are passed on as float32.
+
+        Non-finite ``theta`` or ``points`` raise a ``ValueError``. A finite
+        theta so large that the flow overflows (norms of about 1e3 in
+        float32) gives inf/nan, passed on as they are, with one
+        :class:`~.checks.CPABOverflowWarning` per process (also for a
+        gradient that overflows in the backward pass). Values are checked on
+        CPU tensors only, unless ``CPABMM_CHECK_FINITE=1`` (a check of a CUDA
+        tensor synchronises; see :mod:`.checks`).
         """
         return self._apply_field('transform', theta, points)
 

@@ -14,6 +14,10 @@ are analytic (a reverse pass over the segments of each trajectory), for ``A``
 and the points. On the CPU they are deterministic (per-chunk partial sums
 reduced in a fixed order); on CUDA the gradient of ``A`` is accumulated with
 atomic additions, so its last bits may vary from run to run.
+
+These functions check no values: nan in gives nan out (the kernels stop a
+trajectory that turns non-finite). :class:`~cpabmm.ops.cpab.CPAB` checks its
+inputs and outputs (:mod:`.checks`).
 """
 from typing import Sequence, Tuple
 
