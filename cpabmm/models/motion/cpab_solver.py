@@ -125,14 +125,69 @@ class WeightRule:
     def fixed(self) -> bool:
         return self.lightest == self.heaviest
 
-    def grid(self, per_decade: int = 16) -> Tensor:
-        """The weights tried: geometric from ``lightest`` to ``heaviest``."""
+    def grid(self, per_decade: int = 16, device: Optional[torch.device] = None) -> Tensor:
+        """The weights tried: geometric from ``lightest`` to ``heaviest``
+        (float64, made on ``device``: no copy from the host)."""
         steps = math.ceil(per_decade * math.log10(self.heaviest / self.lightest)) + 1
         return torch.logspace(math.log10(self.lightest), math.log10(self.heaviest), steps,
-                              dtype=torch.float64)
+                              dtype=torch.float64, device=device)
 
     def for_motion(self, motion: Tensor) -> WeightRule:
         return replace(self, motion=motion)
+
+
+#: Devices whose weight choice uses one eigendecomposition per problem (see
+#: :func:`_choose_weights`). Elsewhere (GPUs) it solves the shifted systems of
+#: the whole weight grid with batched Cholesky factorisations: no
+#: eigendecomposition (161 ``syevbj`` kernels per frame on CUDA) and no host
+#: synchronisation. On the CPU, where nothing synchronises, one ``eigh`` of the
+#: ``100 x 100`` global system costs as much as 10 Cholesky factorisations and
+#: the grid needs 65, so the CPU keeps it.
+EIGH_DEVICES = ('cpu',)
+
+
+def _grid_curves_eigh(gram: Tensor, b: Tensor, weights: Tensor) -> Tuple[Tensor, Tensor]:
+    """Residual ``|K a - b|`` and energy ``a' K a`` ``[G, L]`` of the solutions
+    of ``(K + w I) a = b`` for every weight ``w`` of ``weights`` ``[L]``, from
+    one eigendecomposition per problem (in ``gram``'s dtype)."""
+    # With K = U diag(k) U', the solution of (K + w I) a = b has
+    # |K a - b| = w |a| = w |c / (k + w)| and energy a'Ka, c = U'b.
+    k, U = torch.linalg.eigh(gram)
+    k = k.clamp(min=0)[:, None]                                        # [G, 1, m]
+    c2 = (U.transpose(1, 2) @ b.unsqueeze(-1)).squeeze(-1).square()[:, None]
+    shrink = 1 / (k + weights[:, None]).square()                       # [G, L, m]
+    residual = weights * (c2 * shrink).sum(dim=2).sqrt()               # rising in w
+    energy = (k * c2 * shrink).sum(dim=2)                              # falling in w
+    return residual, energy
+
+
+def _grid_curves_cholesky(gram: Tensor, b: Tensor, weights: Tensor) -> Tuple[Tensor, Tensor]:
+    """As :func:`_grid_curves_eigh`, by a Cholesky factorisation of every
+    ``K + w I`` (batched over ``[G, L]``, float64: the lightest weights are
+    about 1e-6 of ``K``'s largest eigenvalue). No eigendecomposition, no host
+    synchronisation (``cholesky_ex`` does not check its result; ``K + w I``
+    is positive definite for weights above the rounding noise of ``K``, see
+    :func:`_exact_gram`)."""
+    gram, b = gram.double(), b.double()
+    eye = torch.eye(b.shape[1], dtype=gram.dtype, device=gram.device)
+    factor, _ = torch.linalg.cholesky_ex(gram.unsqueeze(1) + weights[:, None, None] * eye)
+    rhs = b[:, None, :, None].expand(-1, len(weights), -1, -1)          # [G, L, m, 1]
+    half = torch.linalg.solve_triangular(factor, rhs, upper=False)
+    a = torch.linalg.solve_triangular(factor.mT, half, upper=True).squeeze(-1)  # [G, L, m]
+    residual = weights * a.norm(dim=2)                                 # |K a - b| = w |a|
+    energy = (a * (a @ gram)).sum(dim=2)
+    return residual, energy
+
+
+def _exact_gram(J: Tensor, inverse_penalty: Tensor) -> Tensor:
+    """``J M^-1 J'`` ``[G, m, m]`` in float64, symmetric: positive semidefinite
+    to float64 rounding, so that the Cholesky factorisations of
+    :func:`_grid_curves_cholesky` hold for weights far below float32's
+    rounding of the Gram matrix (about 1e-10 here). No gradient."""
+    with torch.no_grad():
+        J = J.double()
+        gram = J @ inverse_penalty.double() @ J.transpose(1, 2)
+        return (gram + gram.transpose(1, 2)) / 2
 
 
 def _choose_weights(gram: Tensor, b: Tensor, rule: WeightRule) -> Tensor:
@@ -146,27 +201,29 @@ def _choose_weights(gram: Tensor, b: Tensor, rule: WeightRule) -> Tensor:
     but never lighter than the lightest one that keeps the energy within
     ``rule.budget``: the smoothest field that fits, the best fit that stays
     small. Every weight of a fine geometric grid over the range (factor
-    ``10 ** (1 / 16)``) is tried at once from one eigendecomposition. The
-    choice carries no gradient.
+    ``10 ** (1 / 16)``) is tried at once: from one eigendecomposition per
+    problem on the devices of :data:`EIGH_DEVICES` (the CPU), else from
+    batched Cholesky solves of every shifted system, in float64
+    (:func:`_grid_curves_cholesky`). The pick is a count over masks, so no
+    value leaves the device. The choice carries no gradient.
     """
     m = b.shape[1]
     with torch.no_grad():
-        weights = rule.grid().to(b)                                    # [L]
-        # With K = U diag(k) U', the solution of (K + w I) a = b has
-        # |K a - b| = w |a| = w |c / (k + w)| and energy a'Ka, c = U'b.
-        k, U = torch.linalg.eigh(gram)
-        k = k.clamp(min=0)[:, None]                                    # [G, 1, m]
-        c2 = (U.transpose(1, 2) @ b.unsqueeze(-1)).squeeze(-1).square()[:, None]
-        shrink = 1 / (k + weights[:, None]).square()                   # [G, L, m]
-        residual = weights * (c2 * shrink).sum(dim=2).sqrt()           # rising in w
-        energy = (k * c2 * shrink).sum(dim=2)                          # falling in w
-        target = torch.maximum(rule.tolerance * rule.motion * (m / 2) ** 0.5,
+        if b.device.type in EIGH_DEVICES:
+            weights = rule.grid().to(b)                                # [L]
+            residual, energy = _grid_curves_eigh(gram, b, weights)
+            motion = rule.motion
+        else:
+            weights = rule.grid(device=b.device)                       # [L], float64
+            residual, energy = _grid_curves_cholesky(gram, b, weights)
+            motion = rule.motion.double()
+        target = torch.maximum(rule.tolerance * motion * (m / 2) ** 0.5,
                                rule.slack * residual[:, 0])
         fitting = (residual <= target[:, None]).sum(dim=1) - 1         # heaviest that fits
-        budget = rule.budget * rule.motion ** 1.5
+        budget = rule.budget * motion ** 1.5
         small = (energy > budget[:, None]).sum(dim=1)                  # lightest within
         index = torch.maximum(fitting, small).clamp(max=len(weights) - 1)
-    return weights[index]
+    return weights.to(b.dtype)[index]
 
 
 def _step(J: Tensor, r: Tensor, theta: Tensor, inverse_penalty: Tensor,
@@ -187,10 +244,14 @@ def _step(J: Tensor, r: Tensor, theta: Tensor, inverse_penalty: Tensor,
     gram = spread @ J.transpose(1, 2)                                  # [G, m, m]
     if rule.fixed:
         weight = b.new_full(b.shape[:1], rule.lightest)
-    else:
+    elif b.device.type in EIGH_DEVICES:
         weight = _choose_weights(gram, b, rule)
+    else:
+        weight = _choose_weights(_exact_gram(J, inverse_penalty), b, rule)
     eye = torch.eye(b.shape[1], dtype=b.dtype, device=b.device)
-    a = torch.linalg.solve(gram + weight[:, None, None] * eye, b)
+    # solve_ex: linalg.solve's LU without its check of the result (a host
+    # synchronisation on GPUs); the systems are positive definite.
+    a = torch.linalg.solve_ex(gram + weight[:, None, None] * eye, b)[0]
     return (spread.transpose(1, 2) @ a.unsqueeze(-1)).squeeze(-1) - theta
 
 
