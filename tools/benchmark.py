@@ -8,7 +8,8 @@ Usage::
                                      [--distribution all|fixture-noisy|small|large|degenerate]
     python tools/benchmark.py train [--models FOMM TPSMM CPABMM] [--sizes 64x8 256x2]
                                     [--repeat 2]
-    python tools/benchmark.py model [--size 256] [--repeat 3] [--device cpu]
+    python tools/benchmark.py model [--models FOMM TPSMM CPABMM] [--size 256] [--repeat 3]
+                                    [--device cpu] [--official DIR]
     python tools/benchmark.py demo [--frames 4] [--memory-frames 10 1000]
     python tools/benchmark.py losses [--sam-arch vit_b] [--sizes 64x8 256x2]
     python tools/benchmark.py converge [--iters 300] [--models FOMM TPSMM CPABMM]
@@ -205,25 +206,67 @@ def add_train_parser(subparsers) -> None:
 
 
 # model --------------------------------------------------------------------
+def print_ops_ratio(label: str, ours: Dict[str, float], reference: Dict[str, float],
+                    time_target: str, ops_target: str) -> None:
+    """``label``: the wall, CPU and ATen-op ratios of two forward figures."""
+    print(f'  {label}: {ours["mean"] / reference["mean"]:.2f}x wall, '
+          f'{ours["cpu"] / reference["cpu"]:.2f}x CPU (target: {time_target}); ATen ops '
+          f'{int(ours["ops"])} / {int(reference["ops"])} = {ours["ops"] / reference["ops"]:.2f}x '
+          f'(target: {ops_target})')
+
+
+def run_official(args: argparse.Namespace, ours: Dict[str, Dict[str, float]],
+                 device: torch.device) -> None:
+    """The official networks of ``--official DIR`` on the same frames, and
+    ours over them."""
+    wanted = [name for name in benchmarks.OFFICIAL_TREES if name in args.models]
+    found = benchmarks.available_official(args.official)
+    if not wanted:
+        return
+    if not found:
+        print(f'official baseline skipped: no official tree under --official '
+              f'({args.official or "not given"}; see docs/benchmarks.md)')
+        return
+    print(f'official networks of {args.official} (their modules/ and config/vox-256.yaml, '
+          'random weights), the same frames:')
+    for name in wanted:
+        if name not in found:
+            print(f'  official {name:6s} skipped: no {benchmarks.OFFICIAL_TREES[name]}/ there')
+            continue
+        t = benchmarks.official_forward_figures(args.official, [name], args.size, args.repeat,
+                                                device)[name]
+        print(f'  official {name:6s} {t["mean"]:7.3f} s wall {t["cpu"]:7.3f} s CPU per frame;  '
+              f'{int(t["ops"])} ATen ops', flush=True)
+        print_ops_ratio(f'ours / official {name}', ours[name], t, 'at most 1.1x',
+                        'at most 1.0x')
+
+
 def run_model(args: argparse.Namespace) -> None:
     device = torch.device(args.device)
     print(f'per-frame forward (predict: keypoints, motion fit, dense motion, generator) of the '
           f'published architectures, random weights, batch 1 at {args.size}x{args.size}, mean '
-          f'of {args.repeat} after a warm-up; {where(device)}')
-    results, fits = {}, {}
+          f'of {args.repeat} after a warm-up; ATen ops: top-level aten:: events of the CPU '
+          f'profiler in one forward; {where(device)}')
+    results, fits, figures = {}, {}, {}
     for name in args.models:  # one at a time: each row shows as soon as it is measured
-        t = benchmarks.published_forward_timings(CONFIG_ROOT, [name], args.size, args.repeat,
-                                                 device)[name]
+        t = figures[name] = benchmarks.published_forward_timings(
+            CONFIG_ROOT, [name], args.size, args.repeat, device, count_ops=True)[name]
         results[name], fits[name] = Timing(t['mean'], t['cpu']), Timing(t['fit'], t['fit_cpu'])
         print(f'  {name:7s} {t["mean"]:7.3f} s wall {t["cpu"]:7.3f} s CPU per frame;  '
               f'motion fit {t["fit"] * 1e3:8.1f} ms wall {t["fit_cpu"] * 1e3:8.1f} ms CPU '
               f'({100 * t["fit"] / t["mean"]:4.1f}% of the forward wall, '
-              f'{100 * t["fit_cpu"] / t["cpu"]:4.1f}% of its CPU)', flush=True)
+              f'{100 * t["fit_cpu"] / t["cpu"]:4.1f}% of its CPU);  {int(t["ops"])} ATen ops',
+              flush=True)
     print_family_ratio(results, 'within 1.25x', indent='  ')
+    if {'TPSMM', 'CPABMM'} <= set(figures):
+        ops = figures['CPABMM']['ops'] / figures['TPSMM']['ops']
+        print(f'  CPABMM / TPSMM ATen ops: {int(figures["CPABMM"]["ops"])} / '
+              f'{int(figures["TPSMM"]["ops"])} = {ops:.2f}x (target: at most 1.25x)')
     if 'CPABMM' in results:
         share = fits['CPABMM'].ratio(results['CPABMM'])
         print(f'  CPABMM motion fit share of the forward: {100 * share.wall:.1f}% wall, '
               f'{100 * share.cpu:.1f}% CPU (target: at most 10%)')
+    run_official(args, figures, device)
 
 
 def add_model_parser(subparsers) -> None:
@@ -232,6 +275,9 @@ def add_model_parser(subparsers) -> None:
     p.add_argument('--size', type=int, default=256, help='image side')
     p.add_argument('--repeat', type=int, default=3, help='timed frames per model')
     p.add_argument('--device', default='cpu')
+    p.add_argument('--official', metavar='DIR', default=None,
+                   help='folder with the official source trees (Thin-Plate-Spline-Motion-Model/, '
+                        'first-order-model/): their TPSMM and FOMM are timed too')
     p.set_defaults(run=run_model)
 
 

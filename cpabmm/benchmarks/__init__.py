@@ -6,10 +6,13 @@ errors) so that they can be printed, compared and checked.
 from .convergence import LossRecorderHook, convergence, convergence_config
 from .cpab_op import BackendTiming, CPABBenchmark, cpab_backend_timings
 from .demo import demo_memory, demo_peak_memory, demo_speed, demo_speeds, write_driving
-from .forward import benchmark_forward, published_forward_timings
+from .forward import (benchmark_forward, count_aten_ops, count_forward_ops,
+                      published_forward_timings, random_frames)
 from .frozen_losses import dino_loss_cost, sam_arch, sam_loss_cost
 from .motion_fit import (SolverTiming, build_solvers, distribution_pairs, motion_device,
                          published_comparison, published_loop_seconds, solver_timings)
+from .official import (OFFICIAL_TREES, available_official, build_official,
+                       count_official_ops, official_forward_figures, time_official_forward)
 from .settings import (DEMO_MEMORY_CONFIG, MODEL_NAMES, PUBLISHED_CONFIGS, PUBLISHED_MODELS,
                        SYNTHETIC_CONFIGS)
 from .timing import CallTimer, Stopwatch, Timing, measure
@@ -18,12 +21,14 @@ from .training import (frozen_loss_step_times, time_train_step, train_step_timin
 
 __all__ = [
     'BackendTiming', 'CPABBenchmark', 'CallTimer', 'DEMO_MEMORY_CONFIG', 'LossRecorderHook',
-    'MODEL_NAMES', 'PUBLISHED_CONFIGS', 'PUBLISHED_MODELS', 'SYNTHETIC_CONFIGS', 'SolverTiming',
-    'Stopwatch', 'Timing', 'benchmark_forward', 'build_solvers', 'convergence',
-    'convergence_config', 'cpab_backend_timings', 'demo_memory', 'demo_peak_memory',
-    'demo_speed', 'demo_speeds', 'dino_loss_cost', 'distribution_pairs',
-    'frozen_loss_step_times', 'measure', 'motion_device', 'published_comparison',
-    'published_forward_timings', 'published_loop_seconds', 'sam_arch', 'sam_loss_cost',
-    'solver_timings', 'time_train_step', 'train_step_timings', 'training_config',
-    'with_frozen_losses',
+    'MODEL_NAMES', 'OFFICIAL_TREES', 'PUBLISHED_CONFIGS', 'PUBLISHED_MODELS',
+    'SYNTHETIC_CONFIGS', 'SolverTiming', 'Stopwatch', 'Timing', 'available_official',
+    'benchmark_forward', 'build_official', 'build_solvers', 'convergence',
+    'convergence_config', 'count_aten_ops', 'count_forward_ops', 'count_official_ops',
+    'cpab_backend_timings', 'demo_memory', 'demo_peak_memory', 'demo_speed', 'demo_speeds',
+    'dino_loss_cost', 'distribution_pairs', 'frozen_loss_step_times', 'measure',
+    'motion_device', 'official_forward_figures', 'published_comparison',
+    'published_forward_timings', 'published_loop_seconds', 'random_frames', 'sam_arch',
+    'sam_loss_cost', 'solver_timings', 'time_official_forward', 'time_train_step',
+    'train_step_timings', 'training_config', 'with_frozen_losses',
 ]

@@ -2,13 +2,69 @@
 from __future__ import annotations
 
 import os.path as osp
-from typing import Dict, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import torch
-from torch import nn
+from torch import Tensor, nn
+from torch.profiler import ProfilerActivity, profile
 
 from .settings import PUBLISHED_MODELS, check_model_names
 from .timing import CallTimer, Stopwatch
+
+
+def random_frames(size: Union[int, Sequence[int]] = 256, channels: int = 3,
+                  batch_size: int = 1, seed: int = 0,
+                  device: Optional[torch.device] = None) -> Tuple[Tensor, Tensor]:
+    """The random source and driving images of the forward benchmarks (the
+    same for our models and the official ones)."""
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    generator = torch.Generator().manual_seed(seed)
+    return tuple(torch.rand(batch_size, channels, h, w, generator=generator).to(device)
+                 for _ in range(2))
+
+
+def _under_aten_op(event) -> bool:
+    parent = event.cpu_parent
+    while parent is not None:
+        if parent.name.startswith('aten::'):
+            return True
+        parent = parent.cpu_parent
+    return False
+
+
+@torch.no_grad()
+def count_aten_ops(function: Callable[..., Any], *args: Any) -> int:
+    """The ATen operations one call ``function(*args)`` dispatches, under
+    ``torch.no_grad()``, after one uncounted call (lazily built state).
+
+    Definition: the CPU profiler's (``torch.profiler``, CPU activity) events
+    whose name starts with ``aten::`` and that have no ``aten::`` event
+    above them: the operations the Python code calls, not those an operation
+    runs inside itself (``aten::conv2d`` counts once, not with its
+    ``aten::convolution``/``aten::_convolution``/backend kernel below it),
+    so that the count does not depend on how a backend decomposes an op. It
+    stands for the per-op overhead on a GPU (a launch or more per op) on a
+    machine without one.
+    """
+    function(*args)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        function(*args)
+    return sum(1 for event in prof.events()
+               if event.name.startswith('aten::') and not _under_aten_op(event))
+
+
+def count_forward_ops(model: nn.Module, size: Union[int, Sequence[int]] = 256,
+                      seed: int = 0) -> int:
+    """:func:`count_aten_ops` of one batch-1 forward (``compute_outputs`` in
+    eval mode) of ``model`` (an :class:`ImageAnimator`) on random images."""
+    device = next(model.parameters()).device
+    source, driving = random_frames(size, model.num_channels, 1, seed, device)
+    was_training = model.training
+    model.eval()
+    try:
+        return count_aten_ops(model.compute_outputs, source, driving)
+    finally:
+        model.train(was_training)
 
 
 @torch.no_grad()
@@ -28,11 +84,8 @@ def benchmark_forward(model: nn.Module, size: Union[int, Sequence[int]] = 256,
     """
     if repeats < 1:
         raise ValueError(f'repeats must be at least 1, got {repeats}')
-    h, w = (size, size) if isinstance(size, int) else tuple(size)
     device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
-    source = torch.rand(batch_size, model.num_channels, h, w, generator=generator).to(device)
-    driving = torch.rand(batch_size, model.num_channels, h, w, generator=generator).to(device)
+    source, driving = random_frames(size, model.num_channels, batch_size, seed, device)
     was_training = model.training
     model.eval()
     model.compute_outputs(source, driving)
@@ -51,10 +104,11 @@ def benchmark_forward(model: nn.Module, size: Union[int, Sequence[int]] = 256,
 
 
 def published_forward_timings(config_root: str, names: Sequence[str], size: int = 256,
-                              repeats: int = 3, device: Optional[torch.device] = None
-                              ) -> Dict[str, Dict[str, float]]:
+                              repeats: int = 3, device: Optional[torch.device] = None,
+                              count_ops: bool = False) -> Dict[str, Dict[str, float]]:
     """:func:`benchmark_forward` of the published architecture of each model
-    family of ``names`` (random weights) at ``size`` x ``size``."""
+    family of ``names`` (random weights) at ``size`` x ``size``; with
+    ``count_ops``, also ``ops``: :func:`count_forward_ops` of the model."""
     from cpabmm.apis import init_model
     check_model_names(names)
     options = None if size == 256 else {'model.image_size': (size, size)}
@@ -63,4 +117,6 @@ def published_forward_timings(config_root: str, names: Sequence[str], size: int 
         model = init_model(osp.join(config_root, PUBLISHED_MODELS[name]),
                            device=device or 'cpu', cfg_options=options)
         results[name] = benchmark_forward(model, size, repeats)
+        if count_ops:
+            results[name]['ops'] = count_forward_ops(model, size)
     return results
