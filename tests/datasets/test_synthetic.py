@@ -133,7 +133,15 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match='size must be at least 32'):
         SyntheticMotionDataset(size=16)
     with pytest.raises(ValueError, match="split must be one of"):
-        SyntheticMotionDataset(split='val')
+        SyntheticMotionDataset(split='validation')
+
+
+def test_splits_hold_different_videos():
+    frames = {split: SyntheticMotionDataset(size=32, split=split, num_videos=1, num_frames=2,
+                                            test_mode=True)[0]['source']
+              for split in ('train', 'val', 'test')}
+    assert not np.allclose(frames['val'], frames['test'])
+    assert not np.allclose(frames['val'], frames['train'])
 
 
 # --- keypoints follow the pixels -------------------------------------------------------

@@ -10,8 +10,8 @@ from cpabmm.registry import DATASETS
 from ..transforms import build_pipeline
 from .scene import KEYPOINTS_PER_PART, SyntheticScene
 
-_SPLIT_IDS = {'train': 0, 'test': 1}
-_DEFAULT_NUM_VIDEOS = {'train': 2000, 'test': 50}
+_SPLIT_IDS = {'train': 0, 'test': 1, 'val': 2}
+_DEFAULT_NUM_VIDEOS = {'train': 2000, 'test': 50, 'val': 50}
 
 
 @DATASETS.register_module()
@@ -37,9 +37,10 @@ class SyntheticMotionDataset(BaseDataset):
     Args:
         size: frame height and width in pixels (64, 128 and 256 are the
             configured sizes; any size from 32 works).
-        split: ``'train'`` or ``'test'`` (different videos); defaults to
-            ``'test'`` in test mode.
-        num_videos: videos in the split (default 2000 train, 50 test).
+        split: ``'train'``, ``'val'`` (for choosing among runs, e.g. seeds)
+            or ``'test'`` (different videos each); defaults to ``'test'`` in
+            test mode.
+        num_videos: videos in the split (default 2000 train, 50 val, 50 test).
         num_frames: frames per video.
         pairs_per_video: training items per video.
         seed: seed of the whole dataset.

