@@ -56,7 +56,8 @@ class AnimationEvaluator(Evaluator):
     Default sets:
 
     * ``'faces'``: L1, PSNR, SSIM, LPIPS, AKD/MKR (MediaPipe face mesh);
-    * ``'synthetic'``: L1, PSNR, SSIM, LPIPS, MotionError;
+    * ``'synthetic'``: L1, PSNR, SSIM, LPIPS, MotionError, and motion error, L1,
+      PSNR and SSIM per tercile of the true motion (MotionMagnitudeBreakdown);
     * ``'no_landmarks'``: L1, PSNR, SSIM, LPIPS (bodies, cartoons);
     * ``'animation'``: none (cross-identity animation has no ground-truth
       frame; AED needs a user-provided identity embedder).

@@ -12,6 +12,7 @@ from .keypoint_metrics import AKD, keypoint_frame_statistics
 from .landmarks import (FaceAlignment68, LandmarkDetector, MediaPipeFaceMesh,
                         build_landmark_detector)
 from .lpips_metric import LPIPS
+from .magnitude_breakdown import MotionMagnitudeBreakdown, displacement_px, quantile_bins
 from .motion_error import MotionError, motion_errors, sample_flow
 from .outputs import (atomic_write, collect_per_video, write_metrics_json,
                       write_per_video_csv)
@@ -25,10 +26,11 @@ __all__ = [
     'AED', 'AKD', 'DEFAULT_METRICS', 'FaceAlignment68', 'HIGHER_IS_BETTER',
     'IDENTITY_EMBEDDERS', 'IdentityEmbedder', 'L1', 'LANDMARK_DETECTORS',
     'LPIPS', 'LandmarkDetector', 'MediaPipeFaceMesh', 'MetricUnavailableError',
-    'MotionError', 'PNGStripWriter', 'PSNR', 'Ranking', 'SSIM',
+    'MotionError', 'MotionMagnitudeBreakdown', 'PNGStripWriter', 'PSNR', 'Ranking', 'SSIM',
     'TorchEmbedder', 'VideoMetric', 'aed_distances', 'atomic_write',
     'build_identity_embedder', 'build_landmark_detector', 'build_metrics',
-    'collect_per_video', 'default_metric_configs', 'keypoint_frame_statistics',
-    'motion_errors', 'rank_videos', 'sample_flow', 'ssim',
+    'collect_per_video', 'default_metric_configs', 'displacement_px',
+    'keypoint_frame_statistics',
+    'motion_errors', 'quantile_bins', 'rank_videos', 'sample_flow', 'ssim',
     'write_metrics_json', 'write_per_video_csv', 'write_png_rows'
 ]

@@ -11,7 +11,8 @@ from .errors import MetricUnavailableError
 
 #: The metrics a test run computes when its config names none: those whose
 #: networks are missing are skipped with the reason. ``MotionError`` joins
-#: them on the synthetic benchmark.
+#: them on the synthetic benchmark, with ``MotionMagnitudeBreakdown``
+#: (motion error, L1, PSNR, SSIM per tercile of the true motion).
 DEFAULT_METRICS: Tuple[dict, ...] = (
     dict(type='L1'),
     dict(type='PSNR'),
@@ -22,11 +23,11 @@ DEFAULT_METRICS: Tuple[dict, ...] = (
 
 
 def default_metric_configs(synthetic: bool = False) -> List[dict]:
-    """Copies of :data:`DEFAULT_METRICS`, plus ``MotionError`` when
-    ``synthetic``."""
+    """Copies of :data:`DEFAULT_METRICS`, plus ``MotionError`` and
+    ``MotionMagnitudeBreakdown`` when ``synthetic``."""
     configs = [copy.deepcopy(cfg) for cfg in DEFAULT_METRICS]
     if synthetic:
-        configs.append(dict(type='MotionError'))
+        configs += [dict(type='MotionError'), dict(type='MotionMagnitudeBreakdown')]
     return configs
 
 

@@ -120,20 +120,28 @@ class MotionError(VideoMetric):
                 visible &= value.bool()
         return visible
 
+    def visible_keypoints(self, sample: Mapping[str, Any]
+                          ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The ground-truth source and driving keypoints ``[V, 2]`` visible
+        in both frames (``V`` may be 0)."""
+        kp_source, kp_driving = self._keypoints(sample)
+        visible = self._visible(sample, kp_source.shape[0]).to(kp_source.device)
+        return kp_source[visible], kp_driving[visible]
+
+    def frame_size(self, sample: Mapping[str, Any]) -> Tuple[int, int]:
+        """``(height, width)`` of the ground-truth frame."""
+        return tuple(get_image(sample, self.gt_key, self.metric_name).shape[-2:])
+
     def frame_statistics(
             self, data_samples: Sequence[Mapping[str, Any]]
     ) -> List[Dict[str, float]]:
         stats = []
         for sample in data_samples:
             flow = self._flow(sample)
-            kp_source, kp_driving = self._keypoints(sample)
-            visible = self._visible(sample, kp_source.shape[0])
-            height, width = get_image(sample, self.gt_key, self.metric_name).shape[-2:]
-            if not visible.any():
+            kp_source, kp_driving = self.visible_keypoints(sample)
+            if not len(kp_source):
                 stats.append({})
                 continue
-            visible = visible.to(kp_source.device)
-            errors = motion_errors(flow, kp_source[visible], kp_driving[visible],
-                                   height, width)
+            errors = motion_errors(flow, kp_source, kp_driving, *self.frame_size(sample))
             stats.append({'MotionError': errors.mean().item()})
         return stats

@@ -30,7 +30,8 @@ def metric_types(evaluator):
 
 def test_synthetic_set_uses_ground_truth_motion_and_explains_what_it_skips(tmp_path):
     evaluator = AnimationEvaluator(default_set='synthetic')
-    assert metric_types(evaluator) == ['L1', 'PSNR', 'SSIM', 'MotionError']
+    assert metric_types(evaluator) == ['L1', 'PSNR', 'SSIM', 'MotionError',
+                                      'MotionMagnitudeBreakdown']
     assert set(evaluator.skipped) == {'AKD', 'LPIPS'}
     assert 'ground-truth keypoints' in evaluator.skipped['AKD']
     assert str(tmp_path / 'torch_home') in evaluator.skipped['LPIPS']

@@ -14,8 +14,9 @@ def test_unavailable_metrics_are_skipped_with_the_reason(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, 'mediapipe', None)
     metrics, skipped = build_metrics(default_metric_configs(synthetic=True),
                                      skip_unavailable=True)
-    assert [type(m).__name__ for m in metrics] == ['L1', 'PSNR', 'SSIM', 'MotionError']
-    assert isinstance(metrics[0], L1) and isinstance(metrics[-1], MotionError)
+    assert [type(m).__name__ for m in metrics] == ['L1', 'PSNR', 'SSIM', 'MotionError',
+                                                   'MotionMagnitudeBreakdown']
+    assert isinstance(metrics[0], L1) and isinstance(metrics[-2], MotionError)
     assert sorted(skipped) == ['AKD', 'LPIPS']
     assert 'backbone weights not found' in skipped['LPIPS']
     assert 'mediapipe' in skipped['AKD']
