@@ -91,3 +91,58 @@ def test_motion_model_swaps_with_one_override():
     model = _build_model(cfg)
     assert type(model.motion).__name__ == 'CPABMotion'
     assert model.dense_motion.contribution_head.out_channels == model.motion.num_transforms + 1
+
+
+# The official CPABMM config/*.yaml (DevilPG/AAAI2024-CPABMM): batch_size,
+# num_repeats, lr_generator, bg (background predictor) / bg_start,
+# dropout_startp / dropout_maxp, max_iter (the Adam steps of the partial fit;
+# the global fit runs 1.5 * max_iter, modules/dense_motion.py).
+OFFICIAL_CPABMM = {
+    'vox-256': dict(batch=8, repeats=75, lr=1e-4, bg_start=10, dropout=(0.1, 0.3), max_iter=100),
+    'taichi-256': dict(batch=8, repeats=300, lr=1e-4, bg_start=0, dropout=(0.0, 0.7),
+                       max_iter=200),
+    'ted-384': dict(batch=8, repeats=150, lr=2e-4, bg_start=0, dropout=(0.0, 0.5), max_iter=100),
+    'mgif-256': dict(batch=8, repeats=50, lr=1e-4, bg_start=None, dropout=(0.2, 0.5),
+                     max_iter=100),
+}
+
+
+@pytest.mark.parametrize('dataset', sorted(OFFICIAL_CPABMM))
+def test_cpabmm_configs_follow_the_official_yaml(dataset):
+    import inspect
+    from cpabmm.models.losses import KeypointSemanticLoss, StructureAlignmentLoss
+    from cpabmm.models.motion import CPABMotion
+
+    published = OFFICIAL_CPABMM[dataset]
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, 'cpabmm', f'cpabmm_k10_1xb8-100e_{dataset}.py'))
+    assert cfg.train_dataloader.batch_size == published['batch']
+    assert cfg.train_dataloader.dataset.times == published['repeats']
+    for wrapper in ('generator', 'background'):
+        assert cfg.optim_wrapper[wrapper].optimizer.lr == published['lr']
+    if published['bg_start'] is None:
+        assert cfg.model.background is None
+    else:
+        assert cfg.model.background is not None
+        assert cfg.model.bg_start == published['bg_start']
+    dropout = cfg.model.transform_dropout
+    assert (dropout.start_p, dropout.max_p) == published['dropout']
+    assert (dropout.epochs, dropout.ramp_epochs) == (35, 10)
+    assert cfg.train_cfg.max_epochs == 100 and cfg.param_scheduler.milestones == [70, 90]
+
+    motion = cfg.model.motion
+    assert motion.type == 'CPABMotion'
+    defaults = inspect.signature(CPABMotion).parameters
+    iterations = tuple(motion.get('adam_iterations', defaults['adam_iterations'].default))
+    assert iterations == (published['max_iter'], int(1.5 * published['max_iter']))
+    assert motion.get('adam_lr', defaults['adam_lr'].default) == 0.01
+    assert motion.get('detach_keypoints', defaults['detach_keypoints'].default) is True
+
+    structure = cfg.model.losses.structure.loss
+    assert structure.type == 'StructureAlignmentLoss'
+    loss_defaults = inspect.signature(StructureAlignmentLoss).parameters
+    for key, value in dict(loss_weight=0.1, reduction='sum_over_batch').items():
+        assert structure.get(key, loss_defaults[key].default) == value
+    semantic = cfg.model.losses.keypoint_semantic.loss           # yaml loss_weights.sam: 1
+    assert semantic.type == 'KeypointSemanticLoss'
+    assert semantic.get('loss_weight', inspect.signature(
+        KeypointSemanticLoss).parameters['loss_weight'].default) == 1

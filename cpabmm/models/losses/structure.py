@@ -31,11 +31,22 @@ def cosine_self_similarity(tokens: Tensor, eps: float = 1e-8) -> Tensor:
     return (tokens @ tokens.transpose(1, 2)) / (norms @ norms.transpose(1, 2)).clamp_min(eps)
 
 
+REDUCTIONS = ('sum_over_batch', 'mean')
+
+
 @MODELS.register_module()
 class StructureAlignmentLoss(nn.Module):
-    """``loss_weight * MSE(S(prediction), S(driving))`` where ``S`` is the cosine
-    self-similarity of the keys of the last DINO block (all heads, CLS
-    included), computed for the whole batch at once.
+    """``loss_weight * sum_b MSE(S(prediction_b), S(driving_b))`` where ``S``
+    is the cosine self-similarity of the keys of the last DINO block (all
+    heads, CLS included), computed for the whole batch at once.
+
+    As published (``calculate_structure_ssim_loss`` in the official
+    ``modules/model.py``), each sample's MSE is the mean over the entries of
+    its ``[T, T]`` similarity matrix, and the samples' MSEs are **summed**
+    over the batch (``reduction='sum_over_batch'``, the default), so the
+    loss grows with the batch size. ``reduction='mean'`` averages them
+    instead (the MSE over all entries of the batch): the published value
+    divided by the batch size.
 
     Frames are resized so that the short side is ``short_side`` (bilinear,
     anti-aliased; long side at most ``max_size``) and ImageNet-normalised.
@@ -45,13 +56,19 @@ class StructureAlignmentLoss(nn.Module):
         backbone: the DINO ViT (default ViT-B/8 from a local checkpoint).
         loss_weight: the weight (paper: 0.1).
         short_side, max_size: the resize.
+        reduction: ``'sum_over_batch'`` (published) or ``'mean'`` over the
+            batch; within a sample always the mean over the matrix entries.
         loss_name: key of the returned dict.
     """
 
     def __init__(self, backbone: Union[dict, nn.Module] = dict(type='DINOViT'),
                  loss_weight: float = 0.1, short_side: int = 224, max_size: int = 480,
-                 loss_name: str = 'loss_structure'):
+                 reduction: str = 'sum_over_batch', loss_name: str = 'loss_structure'):
         super().__init__()
+        if reduction not in REDUCTIONS:
+            raise ValueError(f'StructureAlignmentLoss reduction must be one of {REDUCTIONS}, '
+                             f'got {reduction!r}')
+        self.reduction = reduction
         self.backbone = build_backbone(backbone)
         self.loss_weight = float(loss_weight)
         self.short_side = short_side
@@ -71,5 +88,7 @@ class StructureAlignmentLoss(nn.Module):
         check_same_shape(prediction, driving, 'prediction and driving')
         with torch.no_grad():
             target = self.self_similarity(driving)
-        value = F.mse_loss(self.self_similarity(prediction), target)
+        # Per-sample MSE over the [T, T] entries, then the batch reduction.
+        per_sample = (self.self_similarity(prediction) - target).square().mean(dim=(1, 2))
+        value = per_sample.sum() if self.reduction == 'sum_over_batch' else per_sample.mean()
         return {self.loss_name: self.loss_weight * value}

@@ -2,7 +2,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from torchvision.transforms import Resize
+from torchvision.transforms import Compose, Normalize, Resize
 
 from cpabmm.models.backbones import DINOViT
 from cpabmm.models.losses import StructureAlignmentLoss, cosine_self_similarity
@@ -41,16 +41,53 @@ def test_identical_images_give_zero_and_a_shift_increases_the_loss(loss, small_p
     assert values[1] > 0
 
 
-def test_weight_and_batching(loss, small_photo):
-    """The batched loss equals the mean of per-sample losses; weight 0.1."""
+def published_loop(loss, prediction, driving):
+    """The official per-sample loop (``calculate_structure_ssim_loss``):
+    torchvision's resize and normalisation per image, the keys' cosine
+    self-similarity, ``F.mse_loss`` per sample, summed over the batch."""
+    transform = Compose([Resize(loss.short_side, max_size=loss.max_size),
+                         Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+    total = 0.0
+    for d, p in zip(driving, prediction):
+        keys_d, keys_p = (loss.backbone(transform(x)[None])[0] for x in (d, p))
+        sim_d, sim_p = (F.cosine_similarity(k[:, None], k[None], dim=-1) for k in (keys_d, keys_p))
+        total = total + F.mse_loss(sim_p, sim_d)
+    return total
+
+
+@pytest.fixture(scope='module')
+def pair(small_photo):
     torch.manual_seed(1)
     driving = torch.cat([small_photo, small_photo.flip(-1)])
     prediction = (driving + 0.05 * torch.randn_like(driving)).clamp(0, 1)
+    return prediction, driving
+
+
+def test_published_reduction_sums_per_sample_mses(loss, pair):
+    """Default 'sum_over_batch': 0.1 * the sum over samples of the per-sample
+    MSE, as the official loop computes it."""
+    prediction, driving = pair
+    assert loss.loss_weight == 0.1 and loss.reduction == 'sum_over_batch'
     batched = loss(prediction, driving)['loss_structure']
-    per_sample = [F.mse_loss(loss.self_similarity(p[None]), loss.self_similarity(d[None]))
-                  for p, d in zip(prediction, driving)]
-    assert loss.loss_weight == 0.1
-    torch.testing.assert_close(batched, 0.1 * torch.stack(per_sample).mean())
+    expected = 0.1 * published_loop(loss, prediction, driving)
+    assert expected > 0
+    torch.testing.assert_close(batched, expected, rtol=1e-4, atol=1e-9)
+
+
+def test_batch_of_two_is_the_sum_of_the_single_sample_losses(loss, pair):
+    prediction, driving = pair
+    singles = [loss(prediction[i:i + 1], driving[i:i + 1])['loss_structure'] for i in range(2)]
+    torch.testing.assert_close(loss(prediction, driving)['loss_structure'], singles[0] + singles[1])
+
+
+def test_mean_reduction_divides_by_the_batch_size(loss, pair):
+    prediction, driving = pair
+    mean_loss = StructureAlignmentLoss(backbone=loss.backbone, short_side=loss.short_side,
+                                       reduction='mean')
+    total = loss(prediction, driving)['loss_structure']
+    torch.testing.assert_close(mean_loss(prediction, driving)['loss_structure'], total / 2)
+    with pytest.raises(ValueError, match='reduction'):
+        StructureAlignmentLoss(backbone=loss.backbone, reduction='sum')
 
 
 def test_tokens_include_cls(loss, small_photo):
