@@ -5,10 +5,22 @@
         --checkpoint tpsmm_vox.pth --output result.mp4 [--mode relative] \\
         [--find-best-frame] [--side-by-side [PATH]] [--keypoints]
     python tools/demo.py --source photo.jpg --driving talk.mp4 --model cpabmm-lite
+    python tools/demo.py --source photo.jpg --driving talk.mp4 \\
+        --compare cpabmm-lite CONFIG:CHECKPOINT --output compare.mp4 [--keypoints]
 
 ``--model`` takes a model zoo name or alias (``tools/download.py --list``)
 and uses its config and its checkpoint, verified by SHA-256 and downloaded
 into the cache when needed.
+
+``--compare MODEL MODEL [MODEL ...]`` animates the source with every model
+(zoo names or aliases, or ``CONFIG.py:CHECKPOINT`` pairs: the config file, a
+colon, its checkpoint) and writes one video to ``--output``: source |
+driving | one column per model, every column titled (the zoo name, or the
+config's file name without ``.py``) and of one size; ``--keypoints`` marks
+each model's keypoints on its column. Every model gets the same source,
+driving frames and options (each at its own image size; ``--size`` sets the
+size of models that fix none). Not with ``--model``, ``--config``,
+``--checkpoint``, ``--random-weights`` or ``--side-by-side``.
 
 The driving video is read, animated and written one frame at a time, so its
 length does not matter; its audio is copied into mp4/mov/mkv output (GIFs
@@ -22,7 +34,8 @@ created; the nearest existing one is probed by creating a temporary file).
 Exit status: 0 when the video was written, 2 for unusable input (a missing or
 unreadable file, a video without frames, an unknown output type, a
 destination that is a folder or cannot be written, options that do not fit
-the model, an unknown zoo name, a failed or corrupt checkpoint download), 1
+the model, an unknown zoo name, a failed or corrupt checkpoint download,
+``--compare`` with fewer than two models or with options it replaces), 1
 when writing failed during the run (``error: could not write PATH: No space
 left on device``; no file is left behind), 130 when interrupted (Ctrl-C), 143
 when terminated (SIGTERM).
@@ -31,30 +44,30 @@ import argparse
 import logging
 import os.path as osp
 import sys
-from contextlib import ExitStack
-from typing import List, Optional, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 from mmengine.config import DictAction
 from mmengine.logging import print_log
 from tqdm import tqdm
 
-#: progress bars that show frames per second even when slower than one
-#: side-by-side frames of small models are enlarged to at least this height
-PREVIEW_MIN_SIZE = 256
-BAR_FORMAT = '{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}]'
-
-from cpabmm.apis import MODES, Animation, init_model
+from cpabmm.apis import MODES, Animation, Comparison, init_model, resolve_model_specs
 from cpabmm.apis.best_frame import LandmarkDetectorUnavailable
-from cpabmm.apis.media import FIT_MODES, load_image, open_driving
+from cpabmm.apis.media import FIT_MODES, DrivingVideo, load_image, open_driving
 from cpabmm.engine import load_config
 from cpabmm.fileio import WriteError, check_writable_destination
-from cpabmm.io import VideoWriter, output_extension
+from cpabmm.io import output_extension, write_videos
 from cpabmm.ops.cpab import CPAB
 from cpabmm.ops.cpab.function import backend_name
 from cpabmm.utils.tool import tool_main
-from cpabmm.visualization import animation_panels, to_uint8
+from cpabmm.visualization import PREVIEW_MIN_SIZE, to_uint8
 from cpabmm.zoo import DownloadError, resolve_model
+
+#: progress bars that show frames per second even when slower than one
+BAR_FORMAT = '{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}]'
+#: options that --compare replaces (it names every model itself)
+NOT_WITH_COMPARE = ('model', 'config', 'checkpoint', 'random_weights', 'side_by_side')
 
 def parse_size(text: str) -> Tuple[int, int]:
     """``'256'`` or ``'HxW'`` (e.g. ``'384x256'``) as ``(height, width)``."""
@@ -80,6 +93,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='a model zoo name or alias (tools/download.py --list): its '
                         'config and its verified checkpoint, downloaded when needed; '
                         'instead of --config/--checkpoint')
+    parser.add_argument('--compare', nargs='+', metavar='MODEL',
+                        help='animate with two or more models and write one video: source '
+                        '| driving | a titled column per model; each MODEL a zoo name or '
+                        'alias, or CONFIG.py:CHECKPOINT (instead of --model, --config, '
+                        '--checkpoint and --side-by-side)')
     parser.add_argument('--config', help='model config (or use --model)')
     parser.add_argument('--checkpoint', help='checkpoint of that config (converted official '
                         'checkpoints: tools/convert_checkpoint.py)')
@@ -104,7 +122,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='also write source | driving | result frames, to PATH or '
                         'next to the output as <name>_side_by_side<ext>')
     parser.add_argument('--keypoints', action='store_true',
-                        help='draw keypoints on the side-by-side frames')
+                        help='draw keypoints on the side-by-side frames (with --compare: '
+                        'each model\'s on its column)')
     parser.add_argument('--fps', type=float,
                         help='output frame rate (default: the driving video\'s); the '
                         'duration is kept by dropping or repeating frames')
@@ -159,10 +178,10 @@ def model_files(args: argparse.Namespace) -> Tuple[str, Optional[str]]:
     return args.config, args.checkpoint
 
 
-def build_model(args: argparse.Namespace, device: str) -> torch.nn.Module:
-    """The model of ``--model``, or of ``--config`` with ``--checkpoint``
-    (or random weights)."""
-    config, checkpoint = model_files(args)
+def load_model(config: str, checkpoint: Optional[str], args: argparse.Namespace,
+               device: str) -> torch.nn.Module:
+    """The model of ``config`` with the weights of ``checkpoint`` (None:
+    random weights, with a warning) and ``--cfg-options``, on ``device``."""
     cfg = load_config(config, args.cfg_options)
     model = init_model(cfg, checkpoint, device=device)
     if any(isinstance(module, CPAB) for module in model.modules()):
@@ -174,10 +193,51 @@ def build_model(args: argparse.Namespace, device: str) -> torch.nn.Module:
     return model
 
 
-def prepare(args: argparse.Namespace) -> Tuple[Animation, List[int], float, List[str]]:
+def build_model(args: argparse.Namespace, device: str) -> torch.nn.Module:
+    """The model of ``--model``, or of ``--config`` with ``--checkpoint``
+    (or random weights)."""
+    return load_model(*model_files(args), args, device)
+
+
+def check_outputs(args: argparse.Namespace, outputs: Sequence[Tuple[str, str]]) -> None:
+    """Check each ``(path, option)`` destination before any work: a file of a
+    type we write, where a file can be created, that is not an input."""
+    inputs = {osp.realpath(args.source), osp.realpath(args.driving)}
+    for path, option in outputs:
+        check_writable_destination(path, 'file', option)
+        output_extension(path)
+        if osp.realpath(path) in inputs:
+            raise ValueError(f'{path}: the output would overwrite an input; choose another '
+                             '--output')
+
+
+def open_inputs(args: argparse.Namespace) -> Tuple[np.ndarray, DrivingVideo, List[int],
+                                                    float, str]:
+    """The source picture, the driving video (at the ``--fps`` rate), how
+    often to write each of its frames, the output frame rate and the device."""
+    source = load_image(args.source)
+    video = open_driving(args.driving)
+    fps = args.fps or video.fps
+    repeats = [1] * video.num_frames
+    if args.fps is not None:
+        video, repeats = video.resample(args.fps)
+    return source, video, repeats, fps, choose_device(args.device)
+
+
+def warn_single_frame(video: DrivingVideo, mode: str) -> None:
+    if video.num_frames == 1 and mode == 'relative':
+        print_log('one driving frame in relative mode gives back the source; use --mode '
+                  'standard to take its pose', logger='current', level=logging.WARNING)
+
+
+def prepare(args: argparse.Namespace) -> Tuple[Union[Animation, Comparison], List[int], float,
+                                               List[str]]:
     """Check the inputs (before the model is built), build the model and the
-    animation; returns it, how often to write each animated frame, the
-    output frame rate and the output paths."""
+    animation (with ``--compare``, the models and their comparison); returns
+    it, how often to write each animated frame, the output frame rate and
+    the output paths."""
+    if args.compare is not None:
+        return prepare_comparison(args)
     outputs = [args.output]
     extra = side_by_side_path(args.output, args.side_by_side)
     if extra is not None:
@@ -185,32 +245,46 @@ def prepare(args: argparse.Namespace) -> Tuple[Animation, List[int], float, List
             raise ValueError(f'--side-by-side {extra} is the --output file; give it another '
                              'path (or none: it then goes next to the output)')
         outputs.append(extra)
-    inputs = {osp.realpath(args.source), osp.realpath(args.driving)}
-    for path, option in zip(outputs, ('--output', '--side-by-side')):
-        check_writable_destination(path, 'file', option)
-        output_extension(path)
-        if osp.realpath(path) in inputs:
-            raise ValueError(f'{path}: the output would overwrite an input; choose another '
-                             '--output')
+    check_outputs(args, list(zip(outputs, ('--output', '--side-by-side'))))
     if args.keypoints and extra is None:
         raise ValueError('--keypoints draws on the side-by-side frames; add --side-by-side')
-    source = load_image(args.source)
-    video = open_driving(args.driving)
-    fps = args.fps or video.fps
-    repeats = [1] * video.num_frames
-    if args.fps is not None:
-        video, repeats = video.resample(args.fps)
-    device = choose_device(args.device)
+    source, video, repeats, fps, device = open_inputs(args)
     model = build_model(args, device)
     animation = Animation(model, source, video, args.mode, args.adapt_scale,
                           args.initial_frame, args.size, args.fit, args.batch_size)
-    if video.num_frames == 1 and args.mode == 'relative':
-        print_log('one driving frame in relative mode gives back the source; use --mode '
-                  'standard to take its pose', logger='current', level=logging.WARNING)
+    warn_single_frame(video, args.mode)
     return animation, repeats, fps, outputs
 
 
-def search_initial_frame(animation: Animation) -> None:
+def prepare_comparison(args: argparse.Namespace) -> Tuple[Comparison, List[int], float,
+                                                          List[str]]:
+    """:func:`prepare` for ``--compare``: the options are checked, then the
+    destination, then every model is found (zoo names verified, files
+    present) before the inputs are read and the models built."""
+    given = [f'--{name.replace("_", "-")}' for name in NOT_WITH_COMPARE
+             if getattr(args, name) not in (None, False)]
+    if given:
+        raise ValueError(f'--compare names every model and writes one video; drop '
+                         f'{", ".join(given)}')
+    if len(args.compare) < 2:
+        raise ValueError(f'--compare needs at least two models, got {len(args.compare)}; '
+                         'for one, use --model NAME or --config/--checkpoint')
+    check_outputs(args, [(args.output, '--output')])
+    specs = resolve_model_specs(args.compare)
+    source, video, repeats, fps, device = open_inputs(args)
+    models = [load_model(spec.config, spec.checkpoint, args, device) for spec in specs]
+    comparison = Comparison(models, [spec.label for spec in specs], source, video, args.mode,
+                            args.adapt_scale, args.initial_frame, args.size, args.fit,
+                            args.batch_size, PREVIEW_MIN_SIZE)
+    for spec, animation in zip(specs, comparison.animations):
+        if args.size is not None and animation.size != tuple(args.size):
+            print_log(f'{spec.label} takes {animation.size[0]}x{animation.size[1]} images; '
+                      '--size applies to the models without a fixed size', logger='current')
+    warn_single_frame(video, args.mode)
+    return comparison, repeats, fps, [args.output]
+
+
+def search_initial_frame(animation: Union[Animation, Comparison]) -> None:
     with tqdm(total=animation.num_frames, desc='finding the best frame', unit='frame',
               bar_format=BAR_FORMAT) as bar:
         best = animation.search_initial_frame(progress=bar.update)
@@ -218,32 +292,29 @@ def search_initial_frame(animation: Animation) -> None:
         print_log(f'relative motion starts from driving frame {best}', logger='current')
 
 
-def write(animation: Animation, repeats: List[int], fps: float, outputs: List[str],
-          args: argparse.Namespace) -> None:
-    """Animate and write every frame (and the side-by-side frames)."""
-    source = to_uint8(animation.source[0])
-    kp_source = animation.kp_source['value'][0].cpu().numpy()
-    audio = animation.video.path
-    with ExitStack() as stack:
-        writers = [stack.enter_context(VideoWriter(path, fps, crf=args.crf, audio_from=audio))
-                   for path in outputs]
-        bar = stack.enter_context(tqdm(total=animation.num_frames, desc='animating',
-                                       unit='frame', bar_format=BAR_FORMAT))
-        for step, count in zip(animation, repeats):
-            frames = [to_uint8(step.prediction)]
-            if len(writers) > 1:
-                keypoints = None
-                if args.keypoints:
-                    keypoints = [kp_source, step.kp_driving['value'].numpy(),
-                                 step.kp_target['value'].numpy()]
-                frames.append(animation_panels(source, to_uint8(step.driving),
-                                               frames[0], keypoints, PREVIEW_MIN_SIZE))
-            for writer, frame in zip(writers, frames):
-                for _ in range(count):
-                    writer.write(frame)
-            bar.update(1)
-        for writer in writers:  # all complete on disk before any is published
-            writer.finish()
+def output_frames(animation: Union[Animation, Comparison], keypoints: bool,
+                  side_by_side: bool) -> Iterator[List[np.ndarray]]:
+    """Per driving frame, one frame per output: the comparison frame, or the
+    result (and its side-by-side frame)."""
+    for step in animation:
+        if isinstance(animation, Comparison):
+            yield [animation.render(step, keypoints)]
+            continue
+        frames = [to_uint8(step.prediction)]
+        if side_by_side:
+            frames.append(animation.render(step, keypoints, PREVIEW_MIN_SIZE))
+        yield frames
+
+
+def write(animation: Union[Animation, Comparison], repeats: List[int], fps: float,
+          outputs: List[str], args: argparse.Namespace) -> None:
+    """Animate and write every frame (and the side-by-side frames), or
+    every comparison frame; log each video written."""
+    frames = output_frames(animation, args.keypoints, len(outputs) > 1)
+    with tqdm(total=animation.num_frames, desc='animating', unit='frame',
+              bar_format=BAR_FORMAT) as bar:
+        writers = write_videos(outputs, frames, fps, repeats, bar.update, crf=args.crf,
+                               audio_from=animation.video.path)
     for writer in writers:
         audio_note = ', with the driving audio' if writer.copies_audio else ''
         print_log(f'wrote {writer.path}: {writer.num_frames} frames at {fps:g} fps'

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional, Sequence, Union
+from functools import cached_property
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -31,7 +32,7 @@ from torch import Tensor
 from cpabmm.models.motion.base import Keypoints
 from cpabmm.models.keypoints import movement_scale, relative_keypoints
 from .best_frame import build_face_landmarks, find_best_frame
-from cpabmm.visualization import to_uint8
+from cpabmm.visualization import PREVIEW_MIN_SIZE, animation_panels, to_uint8
 from .media import DrivingVideo, Size, open_driving, prepare_image
 
 MODES = ('standard', 'relative', 'avd')
@@ -179,18 +180,43 @@ class Animation:
         return best
 
     def __iter__(self) -> Iterator[AnimationStep]:
-        return self._steps()
+        return self.steps()
+
+    def steps(self, frames: Optional[Iterable[Any]] = None) -> Iterator[AnimationStep]:
+        """Animate ``frames`` (default: the driving video), ``batch_size``
+        at a time, one :class:`AnimationStep` each; frames are read only as
+        the steps are consumed. Other frames than the video's own (e.g. one
+        copy of a stream that several animations share) are animated as
+        frames of the driving video: relative motion still starts from its
+        :attr:`initial_frame`."""
+        return self._steps(frames)
+
+    def render(self, step: AnimationStep, keypoints: bool = False,
+               min_size: int = PREVIEW_MIN_SIZE) -> np.ndarray:
+        """The preview frame ``source | driving | result`` of ``step`` as
+        the model saw it (:func:`~cpabmm.visualization.animation_panels`),
+        with the keypoints of each panel when ``keypoints``."""
+        points = None
+        if keypoints:
+            points = [self.kp_source['value'][0].cpu().numpy(),
+                      step.kp_driving['value'].numpy(), step.kp_target['value'].numpy()]
+        return animation_panels(self._source_uint8, to_uint8(step.driving),
+                                to_uint8(step.prediction), points, min_size)
+
+    @cached_property
+    def _source_uint8(self) -> np.ndarray:
+        return to_uint8(self.source[0])
 
     @torch.no_grad()  # as a decorator: gradients stay on in the caller between frames
-    def _steps(self) -> Iterator[AnimationStep]:
+    def _steps(self, frames: Optional[Iterable[Any]]) -> Iterator[AnimationStep]:
         model, source = self.model, self.source.to(self.device)
         target_of = None
         if self.mode == 'relative' and self.initial_frame != 0:
             initial = self.prepare(self.video.read(self.initial_frame)).to(self.device)
             target_of = self._target_function(model.detect_keypoints(initial))
         index = 0
-        for frames in _batches(self.video, self.batch_size):
-            driving = torch.cat([self.prepare(frame) for frame in frames]).to(self.device)
+        for chunk in _batches(self.video if frames is None else frames, self.batch_size):
+            driving = torch.cat([self.prepare(frame) for frame in chunk]).to(self.device)
             batch = driving.shape[0]
             kp_driving = model.detect_keypoints(driving)
             if target_of is None:

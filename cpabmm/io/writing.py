@@ -1,8 +1,9 @@
 """Writing videos: :class:`VideoWriter` streams RGB frames into an mp4, mov, mkv or GIF."""
+import itertools
 import os
 import os.path as osp
-from contextlib import contextmanager
-from typing import Iterable, Iterator, Optional
+from contextlib import ExitStack, contextmanager
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -196,3 +197,46 @@ def write_video(path: str, frames: Iterable[np.ndarray], fps: float = DEFAULT_FP
     with VideoWriter(path, fps, **kwargs) as writer:
         for frame in frames:
             writer.write(frame)
+
+
+def write_videos(paths: Sequence[str], frames: Iterable[Sequence[np.ndarray]],
+                 fps: float = DEFAULT_FPS, repeats: Optional[Iterable[int]] = None,
+                 progress: Optional[Callable[[int], Any]] = None,
+                 **kwargs) -> List[VideoWriter]:
+    """Write videos that belong together (a result and its previews), one
+    frame of each at a time; all or none of them appear.
+
+    Args:
+        paths: one output file per video.
+        frames: per time step, one ``[H, W, 3]`` uint8 frame per path;
+            consumed one step at a time.
+        fps: frame rate of every video.
+        repeats: how many times each step is written (e.g.
+            :meth:`cpabmm.apis.DrivingVideo.resample`'s counts; default
+            once each); writing stops when either runs out.
+        progress: called with 1 after each step.
+        **kwargs: :class:`VideoWriter` options (``crf``, ``audio_from``...).
+
+    Returns:
+        The closed writers (``path``, ``num_frames``, ``copies_audio``).
+
+    Every video is completed on disk before any is renamed into place, so
+    an error (raised as it is; a failed write as a
+    :class:`~cpabmm.fileio.WriteError`) or an interruption leaves none of
+    them, nor a temporary file.
+    """
+    counts = itertools.repeat(1) if repeats is None else repeats
+    with ExitStack() as stack:
+        writers = [stack.enter_context(VideoWriter(path, fps, **kwargs)) for path in paths]
+        for step, count in zip(frames, counts):
+            if len(step) != len(writers):
+                raise ValueError(f'expected one frame per video ({len(writers)}), got '
+                                 f'{len(step)}')
+            for writer, frame in zip(writers, step):
+                for _ in range(count):
+                    writer.write(frame)
+            if progress is not None:
+                progress(1)
+        for writer in writers:  # all complete on disk before any is published
+            writer.finish()
+    return writers
