@@ -27,6 +27,7 @@ import tempfile
 from typing import Dict
 
 import torch
+from mmengine.config import DictAction
 
 from cpabmm import benchmarks
 from cpabmm.benchmarks import MODEL_NAMES, Stopwatch, Timing
@@ -153,6 +154,9 @@ def add_motion_parser(subparsers) -> None:
 # train --------------------------------------------------------------------
 def run_train(args: argparse.Namespace) -> None:
     device = torch.device(args.device)
+    if args.configs:
+        run_train_configs(args, device)
+        return
     print(f'training step (forward + backward + every optimiser step), min of {args.repeat} '
           f'after a warm-up; {where(device)}. Losses: the synthetic configs\' weight-free '
           'ones for every model (L1 + SSIM pyramid, equivariance; warp and background cycle '
@@ -169,6 +173,18 @@ def run_train(args: argparse.Namespace) -> None:
                 print(f'    {name:7s} {mixed.wall:8.2f} s wall {mixed.cpu:8.2f} s CPU with '
                       f'--amp (bfloat16 autocast): x{mixed.ratio(full).wall:.2f} wall')
         print_family_ratio({name: t['float32'] for name, t in results.items()}, 'within 1.5x')
+
+
+def run_train_configs(args: argparse.Namespace, device: torch.device) -> None:
+    """``train --configs``: each config's own training step."""
+    options = f' with {" ".join(f"{k}={v}" for k, v in args.cfg_options.items())}' \
+        if args.cfg_options else ''
+    print(f'training step of each config as it trains (its batch and frame size){options}, '
+          f'min of {args.repeat} after a warm-up; {where(device)}')
+    timings = benchmarks.config_step_timings(args.configs, args.repeat, device,
+                                             args.cfg_options)
+    for path, timing in timings.items():
+        print(f'  {timing.wall:8.3f} s wall {timing.cpu:8.3f} s CPU  {path}')
 
 
 def size_and_batch(text: str) -> tuple:
@@ -202,6 +218,12 @@ def add_train_parser(subparsers) -> None:
     add_step_arguments(p, repeat=2)
     p.add_argument('--amp', action='store_true',
                    help='also time each model with bfloat16 autocast (tools/train.py --amp)')
+    p.add_argument('--configs', nargs='+', metavar='CONFIG',
+                   help='time these config files instead, each at its own batch and frame '
+                        'size (e.g. the lite configs of docs/results.md)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                   help='with --configs: override entries of every config, e.g. '
+                        'model.motion.solver=adam')
     p.set_defaults(run=run_train)
 
 

@@ -16,14 +16,14 @@ from .official import (OFFICIAL_TREES, available_official, build_official,
 from .settings import (DEMO_MEMORY_CONFIG, MODEL_NAMES, PUBLISHED_CONFIGS, PUBLISHED_MODELS,
                        SYNTHETIC_CONFIGS)
 from .timing import CallTimer, Stopwatch, Timing, measure
-from .training import (frozen_loss_step_times, time_train_step, train_step_timings,
+from .training import (config_step_timings, frozen_loss_step_times, time_train_step, train_step_timings,
                        training_config, with_frozen_losses)
 
 __all__ = [
     'BackendTiming', 'CPABBenchmark', 'CallTimer', 'DEMO_MEMORY_CONFIG', 'LossRecorderHook',
     'MODEL_NAMES', 'OFFICIAL_TREES', 'PUBLISHED_CONFIGS', 'PUBLISHED_MODELS',
     'SYNTHETIC_CONFIGS', 'SolverTiming', 'Stopwatch', 'Timing', 'available_official',
-    'benchmark_forward', 'build_official', 'build_solvers', 'convergence',
+    'benchmark_forward', 'build_official', 'build_solvers', 'config_step_timings', 'convergence',
     'convergence_config', 'count_aten_ops', 'count_forward_ops', 'count_official_ops',
     'cpab_backend_timings', 'demo_memory', 'demo_peak_memory', 'demo_speed', 'demo_speeds',
     'dino_loss_cost', 'distribution_pairs', 'frozen_loss_step_times', 'measure',

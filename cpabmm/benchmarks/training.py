@@ -112,6 +112,23 @@ def frozen_loss_step_times(cfg: Config, sam_arch: Union[str, dict], batch: int, 
         yield f'{label}, cold cache', Timing(t['cold_wall'], t['cold_cpu'])
 
 
+def config_step_timings(paths: Sequence[str], repeats: int,
+                        device: Optional[torch.device] = None,
+                        options: Optional[dict] = None) -> Dict[str, Timing]:
+    """The training step of each config file of ``paths`` as it trains: its
+    own model, losses, optimisers, frame size and batch
+    (``train_dataloader.batch_size``), with ``options`` merged in (as
+    ``--cfg-options``): ``{path: Timing}``."""
+    results: Dict[str, Timing] = {}
+    for path in paths:
+        cfg = Config.fromfile(path)
+        if options:
+            cfg.merge_from_dict(options)
+        t = time_train_step(cfg, cfg.train_dataloader.batch_size, repeats, device)
+        results[path] = Timing(t['wall'], t['cpu'])
+    return results
+
+
 def train_step_timings(config_root: str, names: Sequence[str], size: int, batch: int,
                        repeats: int, device: Optional[torch.device] = None,
                        amp: bool = False) -> Dict[str, Dict[str, Timing]]:

@@ -56,6 +56,8 @@ class MotionMagnitudeBreakdown(BaseMetric):
         collect_device, prefix: see MMEngine's ``BaseMetric``.
     """
 
+    default_prefix: Optional[str] = ''  # keys as 'large/L1'
+
     def __init__(self, metrics: Sequence[dict] = DEFAULT_BROKEN_DOWN, bins: int = 3,
                  motion: Optional[dict] = None, collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:

@@ -33,9 +33,33 @@ class Run:
     seed: int
     options: Tuple[str, ...] = field(default=())
 
+    @property
+    def synthetic(self) -> bool:
+        return self.arm != 'carphone'
+
     def train_command(self, python: str, work_dir: str) -> List[str]:
         return [python, 'tools/train.py', self.config, '--work-dir', work_dir,
                 '--cfg-options', f'randomness.seed={self.seed}', *self.options]
+
+    def evaluations(self) -> Dict[str, Tuple[str, ...]]:
+        """``{tag: extra --cfg-options}`` of the test runs of its checkpoint:
+        the test split (``'test'``), on the synthetic data the validation
+        split (``'val'``, for choosing the seed), and for the main CPABMM
+        runs the test split with the Adam solver swapped in
+        (``'test_adam'``)."""
+        options = tuple(o for o in self.options if o.startswith('model.motion.solver'))
+        evaluations = {'test': options}
+        if self.synthetic:
+            evaluations['val'] = options + ('test_dataloader.dataset.split=val',)
+        if self.arm == 'main' and self.family == 'CPABMM':
+            evaluations['test_adam'] = ('model.motion.solver=adam',)
+        return evaluations
+
+    def test_command(self, python: str, work_dir: str, checkpoint: str, tag: str) -> List[str]:
+        extra = self.evaluations()[tag]
+        return [python, 'tools/test.py', self.config, checkpoint, '--work-dir',
+                f'{work_dir}/test_{tag}', '--out', f'{work_dir}/metrics_{tag}.json',
+                *(('--cfg-options', *extra) if extra else ())]
 
 
 def _main_runs() -> List[Run]:

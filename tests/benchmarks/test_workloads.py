@@ -71,6 +71,16 @@ def test_training_steps_are_timed_per_model_and_precision():
         benchmarks.train_step_timings(CONFIGS, ['GAN'], 64, 1, 1)
 
 
+def test_config_files_are_timed_with_the_options_merged_in():
+    path = osp.join(CONFIGS, 'fomm', 'fomm_k10-lite_1xb8-20e_synthetic-64.py')
+    options = {'train_dataloader.batch_size': 1}
+    timing = benchmarks.config_step_timings([path], 1, options=options)[path]
+    assert timing.wall > 0 and timing.cpu > 0
+    with pytest.raises(TypeError, match='solver'):   # the options reach the model
+        benchmarks.config_step_timings([path], 1, options={'model.motion.type': 'AffineMotion',
+                                                           'model.motion.solver': 'adam'})
+
+
 def test_frozen_losses_are_added_with_random_weights():
     cfg = training_config(CONFIGS, 'CPABMM', 64)
     both = with_frozen_losses(cfg, sam='vit_b', dino=True)
