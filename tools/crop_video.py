@@ -7,17 +7,24 @@ segment as ``<name>#<start>#<end>.mp4`` at ``--size`` pixels::
 
     python tools/crop_video.py raw.mp4 --out-dir data/mine/train
 
+With ``--holdout F`` the last share ``F`` of every clip's frames goes to
+``<out-dir>/test`` and the rest to ``<out-dir>/train`` (same crop, disjoint
+frames: a self-reenactment split of one video)::
+
+    python tools/crop_video.py raw.mp4 --out-dir data/mine --holdout 0.25
+
 Exit status: 0 when clips were written, 1 when no usable face segment was
 found, 2 for unusable input or when no detector is installed.
 """
 import argparse
+import os.path as osp
 import sys
 from typing import List, Optional
 
 from tqdm import tqdm
 
 from cpabmm.datasets.face_crop import (DETECTORS, DetectorUnavailable, build_face_detector,
-                                       detect_faces, plan_crops, write_clips)
+                                       detect_faces, hold_out, plan_crops, write_clips)
 from cpabmm.io import VideoError, check_video, open_video
 from cpabmm.utils.tool import tool_main
 
@@ -41,7 +48,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='frames without a face tolerated inside a clip')
     parser.add_argument('--stride', type=int, default=1,
                         help='search every N-th frame only (faster)')
-    return parser.parse_args(argv)
+    parser.add_argument('--holdout', type=float, metavar='FRACTION',
+                        help='write the last FRACTION of every clip\'s frames to OUT_DIR/test '
+                             'and the rest to OUT_DIR/train (disjoint frames, same crop)')
+    args = parser.parse_args(argv)
+    if args.holdout is not None and not 0 < args.holdout < 1:
+        parser.error(f'--holdout must lie between 0 and 1, got {args.holdout}')
+    return args
 
 
 @tool_main('no partial clip was written')
@@ -64,11 +77,17 @@ def main(argv: Optional[List[str]] = None) -> int:
               f'{found} of {len(boxes)} frames); try another --detector or a lower '
               '--min-frames', file=sys.stderr)
         return 1
-    with tqdm(total=max(c.end for c in crops), desc='writing clips', unit='frame') as bar:
-        paths = write_clips(source, crops, args.out_dir, args.size, progress=bar.update)
-    for crop, path in zip(crops, paths):
-        print(f'{path}: frames {crop.start}-{crop.end - 1}, crop {crop.side}px at '
-              f'({crop.x}, {crop.y})')
+    parts = {'': crops}
+    if args.holdout is not None:
+        parts = dict(zip(('train', 'test'), hold_out(crops, args.holdout)))
+    for folder, part in parts.items():
+        with tqdm(total=max((c.end for c in part), default=0), desc=f'writing {folder or "clips"}',
+                  unit='frame') as bar:
+            paths = write_clips(source, part, osp.join(args.out_dir, folder), args.size,
+                                progress=bar.update)
+        for crop, path in zip(part, paths):
+            print(f'{path}: frames {crop.start}-{crop.end - 1}, crop {crop.side}px at '
+                  f'({crop.x}, {crop.y})')
     return 0
 
 

@@ -215,6 +215,22 @@ def plan_crops(boxes: Sequence[Optional[Box]], frame_size: Tuple[int, int],
     return crops
 
 
+def hold_out(crops: Sequence[Crop], fraction: float) -> Tuple[List[Crop], List[Crop]]:
+    """Split every crop by frame range into a training part (its first
+    ``1 - fraction`` of frames) and a test part (the rest), with the same
+    square: disjoint frames of the same face, for self-reenactment. A crop
+    too short to give each part a frame is left out of both."""
+    if not 0 < fraction < 1:
+        raise ValueError(f'the held-out fraction must lie between 0 and 1, got {fraction}')
+    train, test = [], []
+    for crop in crops:
+        cut = crop.start + int(round(crop.num_frames * (1 - fraction)))
+        if crop.start < cut < crop.end:
+            train.append(Crop(crop.start, cut, crop.x, crop.y, crop.side))
+            test.append(Crop(cut, crop.end, crop.x, crop.y, crop.side))
+    return train, test
+
+
 def resize_square(patch: np.ndarray, size: int) -> np.ndarray:
     """Resize a square patch to ``size`` (area averaging when shrinking)."""
     shrink = patch.shape[0] > size

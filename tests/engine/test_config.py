@@ -123,7 +123,7 @@ def test_bad_override_values(key, value, message):
     ('train_cfg.max_epochs', 2), ('model.image_size', None), ('load_from', 'x.pth'),
     ('train_dataloader.dataset.times', 3)])
 def test_good_override_values(key, value):
-    load_config(osp.join(CONFIG_ROOT, 'tpsmm', 'tpsmm_k10-lite_1xb8-20e_carphone-64.py'),
+    load_config(osp.join(CONFIG_ROOT, 'tpsmm', 'tpsmm_k10-lite_1xb8-10e_carphone-64.py'),
                 {key: value})
 
 

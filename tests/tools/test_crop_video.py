@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cpabmm.datasets.face_crop import (Crop, DetectorUnavailable, box_iou,
-                                       build_face_detector, plan_crops, write_clips)
+                                       build_face_detector, hold_out, plan_crops, write_clips)
 from cpabmm.io import open_video
 from cpabmm.utils.environment import child_environment
 from tests.datasets.media import carphone, carphone_path, make_video
@@ -141,6 +141,38 @@ def test_finds_the_carphone_face(tmp_path, capsys):
     x, y = (int(v) for v in line.split('at (')[1].rstrip(')').split(', '))
     side = int(line.split('crop ')[1].split('px')[0])
     assert x <= 55 and y <= 40 and x + side >= 105 and y + side >= 90 and side <= 144
+
+
+def test_hold_out_splits_each_clip_by_frame_range_with_its_square():
+    train, test = hold_out([Crop(10, 110, 5, 6, 70), Crop(200, 201, 0, 0, 50)], 0.25)
+    assert train == [Crop(10, 85, 5, 6, 70)] and test == [Crop(85, 110, 5, 6, 70)]
+    with pytest.raises(ValueError, match='between 0 and 1'):
+        hold_out([], 1.0)
+
+
+@needs_detector
+def test_holdout_writes_disjoint_train_and_test_clips_of_one_crop(tmp_path, capsys):
+    crop = load_tool('crop_video').main
+    assert crop([carphone_path(), '--out-dir', str(tmp_path / 'all'), '--size', '64']) == 0
+    assert crop([carphone_path(), '--out-dir', str(tmp_path / 'split'), '--size', '64',
+                 '--holdout', '0.25']) == 0
+    [whole] = os.listdir(tmp_path / 'all')
+    start, end = (int(v) for v in osp.splitext(whole)[0].split('#')[1:])
+    cut = start + round((end - start) * 0.75)
+    train, test = (os.listdir(tmp_path / 'split' / part) for part in ('train', 'test'))
+    assert train == [f'carphone_pristine#{start:06d}#{cut:06d}.mp4']
+    assert test == [f'carphone_pristine#{cut:06d}#{end:06d}.mp4']
+    frames = list(open_video(str(tmp_path / 'all' / whole)))
+    held_out = list(open_video(str(tmp_path / 'split' / 'test' / test[0])))
+    assert len(held_out) == end - cut
+    # the same picture up to the codec: its closest frame of the whole clip is frame `cut`
+    distances = [np.abs(held_out[0].astype(float) - f).mean() for f in frames]
+    assert int(np.argmin(distances)) == cut - start and distances[cut - start] < 4
+
+
+def test_holdout_out_of_range_is_a_usage_error():
+    result = run_tool(carphone_path(), '--holdout', '1.5')
+    assert result.returncode == 2 and '--holdout must lie between 0 and 1' in result.stderr
 
 
 @needs_detector
