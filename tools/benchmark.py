@@ -11,6 +11,7 @@ Usage::
     python tools/benchmark.py model [--models FOMM TPSMM CPABMM] [--size 256] [--repeat 3]
                                     [--device cpu] [--official DIR]
     python tools/benchmark.py demo [--frames 4] [--memory-frames 10 1000]
+    python tools/benchmark.py startup [--model cpabmm-lite] [--device cpu] [--repeat 3]
     python tools/benchmark.py losses [--sam-arch vit_b] [--sizes 64x8 256x2]
     python tools/benchmark.py converge [--iters 300] [--models FOMM TPSMM CPABMM]
 
@@ -347,6 +348,30 @@ def add_demo_parser(subparsers) -> None:
     p.set_defaults(run=run_demo)
 
 
+# startup ------------------------------------------------------------------
+def run_startup(args: argparse.Namespace) -> None:
+    print(machine())
+    print(f'start-up of a new process, min of {args.repeat} (each stage includes the ones '
+          f'above it); model {args.model} on {args.device}:')
+    seconds = benchmarks.startup_seconds(REPO, args.model, args.source, args.device,
+                                         args.repeat)
+    previous = 0.0
+    for label, value in seconds.items():
+        print(f'  {value:6.2f} s  (+{value - previous:5.2f} s)  {label}')
+        previous = value
+    print(f'  time to the first frame: {previous:.2f} s (target on a GPU: at most 5 s)')
+
+
+def add_startup_parser(subparsers) -> None:
+    p = subparsers.add_parser('startup', help='demo start-up: imports, model, first frame')
+    p.add_argument('--model', default='cpabmm-lite', help='zoo name of the model')
+    p.add_argument('--source', default=osp.join(REPO, 'demo', 'source.png'),
+                   help='picture (also the one-frame driving video)')
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--repeat', type=int, default=3)
+    p.set_defaults(run=run_startup)
+
+
 # losses -------------------------------------------------------------------
 def print_timings(results: Dict[str, Timing], reference: str) -> None:
     """One row per timing, with the reference row's wall time over its own."""
@@ -428,7 +453,8 @@ def main(argv=None) -> None:
                         help='torch CPU threads (default: torch\'s own)')
     subparsers = parser.add_subparsers(dest='command', required=True)
     for add_parser in (add_cpab_parser, add_motion_parser, add_train_parser, add_model_parser,
-                       add_demo_parser, add_losses_parser, add_converge_parser):
+                       add_demo_parser, add_startup_parser, add_losses_parser,
+                       add_converge_parser):
         add_parser(subparsers)
     args = parser.parse_args(argv)
     setup_runtime()

@@ -15,6 +15,7 @@ from .official import (OFFICIAL_TREES, available_official, build_official,
                        count_official_ops, official_forward_figures, time_official_forward)
 from .settings import (DEMO_MEMORY_CONFIG, MODEL_NAMES, PUBLISHED_CONFIGS, PUBLISHED_MODELS,
                        SYNTHETIC_CONFIGS)
+from .startup import stage_programs, startup_seconds
 from .timing import CallTimer, Stopwatch, Timing, measure
 from .training import (config_step_timings, frozen_loss_step_times, time_train_step, train_step_timings,
                        training_config, with_frozen_losses)
@@ -29,6 +30,6 @@ __all__ = [
     'dino_loss_cost', 'distribution_pairs', 'frozen_loss_step_times', 'measure',
     'motion_device', 'official_forward_figures', 'published_comparison',
     'published_forward_timings', 'published_loop_seconds', 'random_frames', 'sam_arch',
-    'sam_loss_cost', 'solver_timings', 'time_official_forward', 'time_train_step',
+    'sam_loss_cost', 'solver_timings', 'stage_programs', 'startup_seconds', 'time_official_forward', 'time_train_step',
     'train_step_timings', 'training_config', 'with_frozen_losses',
 ]

@@ -108,3 +108,13 @@ def test_loss_recorder_needs_the_total_loss():
     assert recorder.losses == [0.5]
     with pytest.raises(ValueError, match='no "loss"'):
         recorder.after_train_iter(None, 1, outputs={'loss_l1': 0.2})
+
+
+def test_startup_stages_run_in_new_processes_up_to_the_demo_first_frame():
+    seconds = benchmarks.startup_seconds(REPO, 'cpabmm-lite', osp.join(REPO, 'demo', 'source.png'),
+                                         repeats=1)
+    labels = [label for label, _ in benchmarks.stage_programs('cpabmm-lite', 'cpu')]
+    assert list(seconds)[:-1] == labels and list(seconds)[-1].startswith('tools/demo.py')
+    assert all(value > 0 for value in seconds.values())
+    # a process that imports torch and builds a model outlasts an empty one
+    assert seconds[labels[-1]] > seconds['import torch'] > seconds['Python']
