@@ -17,19 +17,21 @@ from .settings import (DEMO_MEMORY_CONFIG, MODEL_NAMES, PUBLISHED_CONFIGS, PUBLI
                        SYNTHETIC_CONFIGS)
 from .startup import stage_programs, startup_seconds
 from .timing import CallTimer, Stopwatch, Timing, measure
-from .training import (config_step_timings, frozen_loss_step_times, time_train_step, train_step_timings,
-                       training_config, with_frozen_losses)
+from .training import (config_step_timings, frozen_loss_step_times, time_train_step,
+                       train_step_timings, training_config, with_frozen_losses)
 
 __all__ = [
     'BackendTiming', 'CPABBenchmark', 'CallTimer', 'DEMO_MEMORY_CONFIG', 'LossRecorderHook',
     'MODEL_NAMES', 'OFFICIAL_TREES', 'PUBLISHED_CONFIGS', 'PUBLISHED_MODELS',
     'SYNTHETIC_CONFIGS', 'SolverTiming', 'Stopwatch', 'Timing', 'available_official',
-    'benchmark_forward', 'build_official', 'build_solvers', 'config_step_timings', 'convergence',
+    'benchmark_forward', 'build_official', 'build_solvers', 'config_step_timings',
+    'convergence',
     'convergence_config', 'count_aten_ops', 'count_forward_ops', 'count_official_ops',
     'cpab_backend_timings', 'demo_memory', 'demo_peak_memory', 'demo_speed', 'demo_speeds',
     'dino_loss_cost', 'distribution_pairs', 'frozen_loss_step_times', 'measure',
     'motion_device', 'official_forward_figures', 'published_comparison',
     'published_forward_timings', 'published_loop_seconds', 'random_frames', 'sam_arch',
-    'sam_loss_cost', 'solver_timings', 'stage_programs', 'startup_seconds', 'time_official_forward', 'time_train_step',
+    'sam_loss_cost', 'solver_timings', 'stage_programs', 'startup_seconds',
+    'time_official_forward', 'time_train_step',
     'train_step_timings', 'training_config', 'with_frozen_losses',
 ]
