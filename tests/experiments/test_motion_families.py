@@ -33,15 +33,18 @@ def test_main_arm_gives_every_family_the_same_seeds_and_budget():
 
 
 def test_commands_name_the_seed_options_and_test_splits():
-    adam = next(r for r in experiment_runs(['ablations']) if r.arm == 'adam')
+    short, adam, undetached = experiment_runs(['ablations'])
     command = adam.train_command('python', 'w/adam')
     assert command[:4] == ['python', 'tools/train.py', SYNTHETIC_CONFIGS['CPABMM'], '--work-dir']
-    assert command[-2:] == ['randomness.seed=0', 'model.motion.solver=adam']
-    assert set(adam.evaluations()) == {'test', 'val'}
-    assert adam.evaluations()['val'] == ('model.motion.solver=adam',
-                                         'test_dataloader.dataset.split=val')
+    assert command[-4:] == ['randomness.seed=0', 'train_cfg.max_epochs=10',
+                            'param_scheduler.milestones=[7,9]', 'model.motion.solver=adam']
+    assert short.options == adam.options[:-1] == undetached.options[:-1]
+    assert adam.evaluations() == {'test': ('model.motion.solver=adam',)}
+    assert set(undetached.evaluations()) == {'test'}
+    assert short.evaluations()['test_adam'] == ('model.motion.solver=adam',)
     cpabmm = next(r for r in experiment_runs(['main']) if r.family == 'CPABMM')
     assert cpabmm.evaluations()['test_adam'] == ('model.motion.solver=adam',)
+    assert cpabmm.evaluations()['val'] == ('test_dataloader.dataset.split=val',)
     test = cpabmm.test_command('python', 'w/c', 'w/c/epoch_20.pth', 'test')
     assert '--cfg-options' not in test and test[-2:] == ['--out', 'w/c/metrics_test.json']
     carphone = experiment_runs(['carphone'])
