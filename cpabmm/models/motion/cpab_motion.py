@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Sequence, Tuple, Union
+from typing import Any, Dict, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
@@ -12,7 +12,7 @@ from torch import Tensor
 from cpabmm.ops.cpab import CPAB, checks
 from cpabmm.registry import MODELS
 from .base import BaseMotion, Keypoints, MotionParams
-from .cpab_solver import LinearisedField, WeightRule, fit_adam, fit_fast
+from .cpab_solver import SolverTensors, WeightRule, fit_adam, fit_fast
 
 SOLVERS = ('fast', 'adam')
 
@@ -41,17 +41,35 @@ class _Tessellated(torch.nn.Module):
         self.register_buffer('inverse_penalty', torch.linalg.inv(penalty), persistent=False)
         self.register_buffer('rotation', self.cpab.svd_rotation() if with_rotation else None,
                              persistent=False)
+        self._solver_tensors: Dict[Tuple[torch.dtype, torch.device], SolverTensors] = {}
 
     @property
     def dim(self) -> int:
         return self.cpab.dim
 
+    def _apply(self, fn, recurse=True):
+        """Module moves drop the fast solver's tensors (rebuilt from the
+        moved buffers at the next fit)."""
+        super()._apply(fn, recurse)
+        self._solver_tensors = {}
+        return self
+
+    def solver_tensors(self, dtype: torch.dtype, device: torch.device) -> SolverTensors:
+        """The fast solver's constant tensors in ``dtype`` on ``device``
+        (built at the first fit there, from the basis and ``inverse_penalty``)."""
+        key = (dtype, torch.device(device))
+        if key not in self._solver_tensors:
+            self._solver_tensors[key] = SolverTensors(
+                self.cpab.basis_as(dtype, device), self.cpab.nc,
+                self.inverse_penalty.to(dtype=dtype, device=device), self.rule)
+        return self._solver_tensors[key]
+
     def transform(self, theta: Tensor, points: Tensor) -> Tensor:
         return self.cpab.transform(theta, points)
 
     def fit_fast(self, control: Tensor, target: Tensor) -> Tensor:
-        field = LinearisedField(self.cpab.basis_as(control.dtype, control.device), self.cpab.nc)
-        return fit_fast(control, target, self.transform, field, self.inverse_penalty.to(control),
+        return fit_fast(control, target, self.transform,
+                        self.solver_tensors(control.dtype, control.device),
                         self.rule, self.steps, self.robust)
 
     def fit_adam(self, control: Tensor, target: Tensor, iterations: int, lr: float) -> Tensor:
@@ -207,45 +225,46 @@ class CPABMotion(BaseMotion):
         moves each entry by about ``adam_lr`` per step.
         """
         self.check_keypoints(kp_source, kp_driving)
-        source = (kp_source['value'] + 1) / 2      # CPAB domain coordinates
-        driving = (kp_driving['value'] + 1) / 2
-        if self.detach_keypoints:
-            source, driving = source.detach(), driving.detach()
-        batch = source.shape[0]
-        groups = (batch * self.num_groups, self.points_per_group, 2)
+        # [2, B, num_keypoints, 2]: driving (control) and source (target)
+        # keypoints in CPAB domain coordinates.
+        pairs = (torch.stack([kp_driving['value'], kp_source['value']]) + 1) / 2
+        if self.detach_keypoints and pairs.requires_grad:
+            pairs = pairs.detach()
+        batch = pairs.shape[1]
+        groups = pairs.view(2, batch * self.num_groups, self.points_per_group, 2)
+        valid = self._valid_groups(groups)                              # [1, B K, 1, 1]
         params = {'theta_partial': self._fit(
-            self.partial, driving.reshape(groups), source.reshape(groups),
-            self.adam_iterations[0]).view(batch, self.num_groups, -1)}
+            self.partial, groups, valid, self.adam_iterations[0]).view(batch, self.num_groups, -1)}
         if self.global_ is not None:
-            params['theta_global'] = self._fit(self.global_, driving, source,
+            valid = valid.view(1, batch, self.num_groups, 1).all(dim=2, keepdim=True)
+            params['theta_global'] = self._fit(self.global_, pairs, valid,
                                                self.adam_iterations[1])
         return params
 
-    def _fit(self, tess: _Tessellated, control: Tensor, target: Tensor,
+    def _fit(self, tess: _Tessellated, pairs: Tensor, valid: Tensor,
              adam_iterations: int) -> Tensor:
-        valid = self._valid_groups(control, target)
-        control = torch.where(valid[:, None, None], control, torch.full_like(control, 0.5))
-        target = torch.where(valid[:, None, None], target, torch.full_like(target, 0.5))
+        """Thetas ``[G, d]`` of ``pairs`` ``[2, G, n, 2]`` (control, target);
+        the groups that are not ``valid`` (``[1, G, 1, 1]``) are fitted on
+        keypoints at the centre and get the identity."""
+        control, target = torch.where(valid, pairs, 0.5).unbind(0)
         if self.solver == 'adam':
             theta = tess.fit_adam(control, target, adam_iterations, self.adam_lr)
         else:
             theta = tess.fit_fast(control, target)
-        good = valid & torch.isfinite(theta).all(dim=1)
+        good = valid.view(-1, 1) & torch.isfinite(theta).all(dim=1, keepdim=True)
         # The report needs the mask on the host: only where values are
         # checked (the CPU, see cpabmm.ops.cpab.checks), so that the fit
         # never synchronises a GPU; the identity is substituted everywhere.
         if not self._warned_degenerate and checks.checked(good) and not bool(good.all()):
             self._warn_degenerate(int((~good).sum()), control.shape[0])
-        return torch.where(good[:, None], theta, torch.zeros_like(theta))
+        return torch.where(good, theta, 0.0)
 
     @staticmethod
-    def _valid_groups(control: Tensor, target: Tensor, limit: float = 4.0) -> Tensor:
-        """Groups whose keypoints are finite and not absurdly far away
-        (|kp| <= 2 limit - 1 in [-1, 1] units)."""
-        both = torch.cat([control, target], dim=1)
-        finite = torch.isfinite(both).all(dim=2).all(dim=1)
-        near = (both.detach().abs() <= limit).all(dim=2).all(dim=1)
-        return finite & near
+    def _valid_groups(pairs: Tensor, limit: float = 4.0) -> Tensor:
+        """``[1, G, 1, 1]``: the groups of ``pairs`` ``[2, G, n, 2]`` whose
+        keypoints are finite and not absurdly far away (|kp| <= 2 limit - 1
+        in [-1, 1] units; nan and inf fail the comparison too)."""
+        return (pairs.abs() <= limit).all(dim=(0, 2, 3), keepdim=True)
 
     def _warn_degenerate(self, count: int, total: int) -> None:
         if self._warned_degenerate:

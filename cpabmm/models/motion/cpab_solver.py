@@ -37,6 +37,16 @@ the keypoints through the unrolled steps (first derivatives of the op only);
 the weight choice is piecewise constant and carries none. Batched over all
 problems: a handful of small solves instead of hundreds of optimiser steps.
 
+Few operations per step (issue #19: on a GPU each is a kernel launch): the
+constant tensors (the basis rows stored by cell and triangle side, the
+identities, the weight grid) are built once per tessellation, dtype and
+device (:class:`SolverTensors`); one gather finds the rows of the points'
+triangles, the midpoint Jacobian is one 2x2 adjugate solve on stacked
+entries, and the products with theta are einsums. Every value is computed by
+the same floating-point operations as the plain formulation: the fit is
+sensitive to single roundings (an LU solve of the 2x2 systems instead of the
+adjugate moves float32 thetas by up to 3%), so restructuring must keep them.
+
 Adam loop (:func:`fit_adam`)
 ----------------------------
 The published inference: theta from 1e-6 in every entry, Adam (lr 0.01) on
@@ -52,18 +62,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Callable, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
-
-from cpabmm.ops.cpab.tessellation import triangle_index
 
 TransformFn = Callable[[Tensor, Tensor], Tensor]
 
+#: The triangle of a cell (0 bottom, 1 right, 2 top, 3 left) that holds a
+#: point, by whether the point lies above the cell's diagonal (first index)
+#: and above its anti-diagonal (second), as in
+#: :func:`~cpabmm.ops.cpab.tessellation.locate_cells`.
+_TRIANGLE_BY_SIDES = ((0, 1), (3, 2))
+
 
 class LinearisedField:
-    """``v_theta(x) = V(x) theta`` and the 2x2 linear part of the field at x.
+    """``v_theta(x) = V(x) theta``, the field's 2x2 linear part at x and the
+    midpoint rule's Jacobian, with the constant tensors they need for one
+    tessellation, dtype and device (build it once: :class:`SolverTensors`).
 
     Args:
         basis: ``[D, d]`` CPAB basis (A-vectors, libcpab layout).
@@ -71,28 +88,70 @@ class LinearisedField:
     """
 
     def __init__(self, basis: Tensor, nc: Tuple[int, int]):
-        self.nc = nc
-        # [nT, 3, 2, d]: per triangle, the rows multiplying x, y and 1.
-        self.rows = basis.reshape(-1, 2, 3, basis.shape[1]).transpose(1, 2).contiguous()
+        like = dict(dtype=basis.dtype, device=basis.device)
+        nx, ny = nc
+        # [nT, 3, 2, d]: per triangle, the rows multiplying x, y and 1, stored
+        # by (cx, cy, above the diagonal, above the anti-diagonal): one gather.
+        rows = basis.reshape(-1, 2, 3, basis.shape[1]).transpose(1, 2)
+        first = 4 * torch.arange(nx * ny, device=basis.device).view(ny, nx).T
+        triangle = first[:, :, None, None] + torch.tensor(_TRIANGLE_BY_SIDES,
+                                                           device=basis.device)
+        self.rows = rows[triangle].contiguous()                        # [nx, ny, 2, 2, 3, 2, d]
+        self.cells = torch.tensor(nc, **like)
+        self.cell_range = (torch.zeros(2, **like), self.cells - 1)
+        # F.linear(local, *self.sides) = (lx, 1 - lx), exactly.
+        self.sides = (torch.tensor([[1.0, 0.0], [-1.0, 0.0]], **like),
+                      torch.tensor([0.0, 1.0], **like))
+        self.identity = torch.eye(2, **like)
+        # Entries (d, a) and (b, c) of [[a, b], [c, d]], and both orders of two rows.
+        self.adjugate = (torch.tensor([[[1], [0]], [[0], [1]]], device=basis.device),
+                         torch.tensor([[[1], [0]], [[1], [0]]], device=basis.device))
+        self.orders = torch.tensor([[0, 1], [1, 0]], device=basis.device)
 
     def gather(self, points: Tensor) -> Tensor:
-        """Basis rows of each point's triangle: ``[..., 3, 2, d]``."""
-        with torch.no_grad():
-            index = triangle_index(points, self.nc)
-        return self.rows[index]
+        """Basis rows of each point's triangle: ``[..., 3, 2, d]``. The
+        comparisons of :func:`~cpabmm.ops.cpab.tessellation.locate_cells`
+        (the clamped cell, the triangle from the unclamped local
+        coordinates), made on both coordinates at once (exactly: no autocast)."""
+        with torch.no_grad(), torch.autocast(points.device.type, enabled=False):
+            scaled = points * self.cells
+            cell = scaled.floor().clamp(*self.cell_range)
+            local = scaled - cell                                      # (lx, ly)
+            sides = F.linear(local, *self.sides) < local[..., 1:]      # lx < ly, 1 - lx < ly
+            key = torch.cat([cell, sides], dim=-1).long().unbind(-1)
+        return self.rows[key]
 
     @staticmethod
     def velocity_matrix(rows: Tensor, points: Tensor) -> Tensor:
         """``V(x)``: ``[..., 2, d]`` with ``v_theta(x) = V(x) @ theta``."""
-        x, y = points[..., 0, None, None], points[..., 1, None, None]
-        return torch.addcmul(torch.addcmul(rows[..., 2, :, :], rows[..., 0, :, :], x),
-                             rows[..., 1, :, :], y)
+        row_x, row_y, row_1 = rows.unbind(-3)
+        x, y = points.unflatten(-1, (2, 1, 1)).unbind(-3)
+        return torch.addcmul(torch.addcmul(row_1, row_x, x), row_y, y)
 
     @staticmethod
     def linear_part(rows: Tensor, theta: Tensor) -> Tensor:
         """The field's 2x2 linear part ``Dv`` at each point: ``[G, n, 2, 2]``
         for rows ``[G, n, 3, 2, d]`` and theta ``[G, d]``."""
         return torch.einsum('gnjid,gd->gnij', rows[:, :, :2], theta)
+
+    def jacobian(self, rows: Tensor, points: Tensor, theta: Tensor) -> Tensor:
+        """The midpoint rule's Jacobian ``(I - Dv / 2)^-1 V`` at ``points``
+        ``[G, n, 2]`` (rows ``[G, n, 3, 2, d]`` from :meth:`gather`, theta
+        ``[G, d]``): ``[G, n, 1, 2, d]``."""
+        damped = torch.add(self.identity, self.linear_part(rows, theta), alpha=-0.5)
+        return self._solve_2x2(damped, self.velocity_matrix(rows, points))
+
+    def _solve_2x2(self, matrix: Tensor, rhs: Tensor) -> Tensor:
+        """``matrix^-1 @ rhs`` ``[..., 1, 2, k]`` for 2x2 matrices ``[..., 2, 2]``
+        and right-hand sides ``[..., 2, k]``, by the adjugate (cheaper than a
+        batched LU for tiny systems; the callers' matrices are near the
+        identity): the rows ``(d top - b bottom, a bottom - c top)`` over
+        ``a d - b c`` for ``[[a, b], [c, d]]``, both negated (the same
+        roundings)."""
+        coefficients = matrix[..., self.adjugate[0], self.adjugate[1]]  # [..., 2, 2, 1]
+        products = coefficients * rhs[..., self.orders, :]   # (d top, a bottom), (b bottom, c top)
+        determinant = coefficients.prod(dim=-2, keepdim=True).diff(dim=-3)   # b c - a d
+        return products.diff(dim=-3) / determinant
 
 
 @dataclass(frozen=True)
@@ -110,8 +169,15 @@ class WeightRule:
             within it. (The published loop's thetas grow faster than the
             motion: their prior energy about doubles from the fixture's
             pairs to motions twice as large.)
-        motion: ``[G]`` RMS motion ``|s - c|`` of each problem (set by
-            :meth:`for_motion`).
+        motion: ``[G]`` RMS motion ``|s - c|`` of each problem.
+
+    The fields from ``motion`` on are set once per fit by :meth:`for_motion`
+    (see :meth:`SolverTensors.rule_for`), for every choice of the fit:
+    ``weights`` ``[L]``, the weights tried (:meth:`grid`) in the choice's
+    dtype and on its device; ``fit_target`` and ``energy_limit`` ``[G, 1]``,
+    the residual ``tolerance * motion * sqrt(m / 2)`` for ``m`` residuals
+    per problem and the energy ``budget * motion ** 1.5``; ``shifts``
+    ``[L, m, m]``, ``w I`` for every weight (the batched Cholesky choice).
     """
 
     lightest: float
@@ -120,6 +186,10 @@ class WeightRule:
     slack: float
     budget: float
     motion: Optional[Tensor] = None
+    weights: Optional[Tensor] = None
+    fit_target: Optional[Tensor] = None
+    energy_limit: Optional[Tensor] = None
+    shifts: Optional[Tensor] = None
 
     @property
     def fixed(self) -> bool:
@@ -132,8 +202,16 @@ class WeightRule:
         return torch.logspace(math.log10(self.lightest), math.log10(self.heaviest), steps,
                               dtype=torch.float64, device=device)
 
-    def for_motion(self, motion: Tensor) -> WeightRule:
-        return replace(self, motion=motion)
+    def for_motion(self, motion: Tensor, weights: Optional[Tensor] = None, residuals: int = 2,
+                   shifts: Optional[Tensor] = None) -> WeightRule:
+        """The rule for problems of RMS motion ``motion`` ``[G]``; with the
+        grid ``weights``, also the thresholds of ``residuals`` (m) residuals
+        per problem (once per fit instead of once per choice)."""
+        if weights is None:
+            return replace(self, motion=motion)
+        return replace(self, motion=motion, weights=weights, shifts=shifts,
+                       fit_target=(self.tolerance * motion * (residuals / 2) ** 0.5)[:, None],
+                       energy_limit=(self.budget * motion ** 1.5)[:, None])
 
 
 #: Devices whose weight choice uses one eigendecomposition per problem (see
@@ -146,6 +224,50 @@ class WeightRule:
 EIGH_DEVICES = ('cpu',)
 
 
+class SolverTensors:
+    """The fast solver's constant tensors for one tessellation, dtype and
+    device, built once and reused by every fit (see
+    :meth:`cpabmm.models.motion.cpab_motion._Tessellated.solver_tensors`).
+
+    Args:
+        basis: ``[D, d]`` CPAB basis in the dtype and on the device of the fits.
+        nc: cells ``(nx, ny)`` of the tessellation.
+        inverse_penalty: ``[d, d]`` inverse of the matrix ``M`` of the
+            penalty ``theta' M theta``, in the same dtype and on the same device.
+        rule: the weight rule (its grid).
+    """
+
+    def __init__(self, basis: Tensor, nc: Tuple[int, int], inverse_penalty: Tensor,
+                 rule: WeightRule):
+        self.field = LinearisedField(basis, nc)
+        self.inverse_penalty = inverse_penalty
+        # F with F F' = M^-1 (float64): exact Gram matrices for the Cholesky choice.
+        self.gram_factor = torch.linalg.cholesky(inverse_penalty.double())
+        self.weights = rule.grid().to(inverse_penalty)                # the eigh choice's grid
+        self.weights64 = rule.grid(device=inverse_penalty.device)     # the Cholesky choice's
+        self._identities: Dict[int, Tensor] = {}
+        self._shifts: Dict[int, Tensor] = {}
+
+    def identity(self, size: int) -> Tensor:
+        """``[size, size]`` identity in the working dtype."""
+        if size not in self._identities:
+            self._identities[size] = torch.eye(size, dtype=self.inverse_penalty.dtype,
+                                               device=self.inverse_penalty.device)
+        return self._identities[size]
+
+    def rule_for(self, rule: WeightRule, motion: Tensor, residuals: int) -> WeightRule:
+        """``rule`` for problems of RMS motion ``motion`` ``[G]`` with
+        ``residuals`` residuals each, on the path of ``motion``'s device
+        (see :data:`EIGH_DEVICES`)."""
+        if motion.device.type in EIGH_DEVICES:
+            return rule.for_motion(motion, self.weights, residuals)
+        if residuals not in self._shifts:
+            eye = torch.eye(residuals, dtype=torch.float64, device=motion.device)
+            self._shifts[residuals] = self.weights64[:, None, None] * eye
+        return rule.for_motion(motion.double(), self.weights64, residuals,
+                               self._shifts[residuals])
+
+
 def _grid_curves_eigh(gram: Tensor, b: Tensor, weights: Tensor) -> Tuple[Tensor, Tensor]:
     """Residual ``|K a - b|`` and energy ``a' K a`` ``[G, L]`` of the solutions
     of ``(K + w I) a = b`` for every weight ``w`` of ``weights`` ``[L]``, from
@@ -154,40 +276,39 @@ def _grid_curves_eigh(gram: Tensor, b: Tensor, weights: Tensor) -> Tuple[Tensor,
     # |K a - b| = w |a| = w |c / (k + w)| and energy a'Ka, c = U'b.
     k, U = torch.linalg.eigh(gram)
     k = k.clamp(min=0)[:, None]                                        # [G, 1, m]
-    c2 = (U.transpose(1, 2) @ b.unsqueeze(-1)).squeeze(-1).square()[:, None]
-    shrink = 1 / (k + weights[:, None]).square()                       # [G, L, m]
+    c2 = torch.einsum('gim,gi->gm', U, b).square()[:, None]
+    shrink = (k + weights[:, None]).square().reciprocal()              # [G, L, m]
     residual = weights * (c2 * shrink).sum(dim=2).sqrt()               # rising in w
     energy = (k * c2 * shrink).sum(dim=2)                              # falling in w
     return residual, energy
 
 
-def _grid_curves_cholesky(gram: Tensor, b: Tensor, weights: Tensor) -> Tuple[Tensor, Tensor]:
+def _grid_curves_cholesky(gram: Tensor, b: Tensor, weights: Tensor,
+                          shifts: Tensor) -> Tuple[Tensor, Tensor]:
     """As :func:`_grid_curves_eigh`, by a Cholesky factorisation of every
-    ``K + w I`` (batched over ``[G, L]``, float64: the lightest weights are
-    about 1e-6 of ``K``'s largest eigenvalue). No eigendecomposition, no host
-    synchronisation (``cholesky_ex`` does not check its result; ``K + w I``
-    is positive definite for weights above the rounding noise of ``K``, see
+    ``K + w I`` (``shifts``: ``w I`` ``[L, m, m]``; batched over ``[G, L]``,
+    float64: the lightest weights are about 1e-6 of ``K``'s largest
+    eigenvalue). No eigendecomposition, no host synchronisation
+    (``cholesky_ex`` does not check its result; ``K + w I`` is positive
+    definite for weights above the rounding noise of ``K``, see
     :func:`_exact_gram`)."""
-    gram, b = gram.double(), b.double()
-    eye = torch.eye(b.shape[1], dtype=gram.dtype, device=gram.device)
-    factor, _ = torch.linalg.cholesky_ex(gram.unsqueeze(1) + weights[:, None, None] * eye)
-    rhs = b[:, None, :, None].expand(-1, len(weights), -1, -1)          # [G, L, m, 1]
-    half = torch.linalg.solve_triangular(factor, rhs, upper=False)
-    a = torch.linalg.solve_triangular(factor.mT, half, upper=True).squeeze(-1)  # [G, L, m]
+    factor, _ = torch.linalg.cholesky_ex(gram[:, None] + shifts)      # [G, L, m, m]
+    rhs = b.double().view(b.shape[0], 1, -1, 1)                        # [G, 1, m, 1]
+    a = torch.cholesky_solve(rhs, factor).squeeze(-1)                  # [G, L, m]
     residual = weights * a.norm(dim=2)                                 # |K a - b| = w |a|
-    energy = (a * (a @ gram)).sum(dim=2)
+    energy = torch.einsum('glm,gmk,glk->gl', a, gram, a)
     return residual, energy
 
 
-def _exact_gram(J: Tensor, inverse_penalty: Tensor) -> Tensor:
-    """``J M^-1 J'`` ``[G, m, m]`` in float64, symmetric: positive semidefinite
-    to float64 rounding, so that the Cholesky factorisations of
-    :func:`_grid_curves_cholesky` hold for weights far below float32's
-    rounding of the Gram matrix (about 1e-10 here). No gradient."""
+def _exact_gram(J: Tensor, factor: Tensor) -> Tensor:
+    """``J M^-1 J'`` ``[G, m, m]`` in float64 as ``(J F) (J F)'`` for ``F F' =
+    M^-1``: positive semidefinite to float64 rounding, so that the Cholesky
+    factorisations of :func:`_grid_curves_cholesky` hold for weights far
+    below float32's rounding of the Gram matrix (about 1e-10 here). No
+    gradient."""
     with torch.no_grad():
-        J = J.double()
-        gram = J @ inverse_penalty.double() @ J.transpose(1, 2)
-        return (gram + gram.transpose(1, 2)) / 2
+        spread = J.double() @ factor
+        return torch.einsum('gmd,gkd->gmk', spread, spread)
 
 
 def _choose_weights(gram: Tensor, b: Tensor, rule: WeightRule) -> Tensor:
@@ -205,76 +326,60 @@ def _choose_weights(gram: Tensor, b: Tensor, rule: WeightRule) -> Tensor:
     problem on the devices of :data:`EIGH_DEVICES` (the CPU), else from
     batched Cholesky solves of every shifted system, in float64
     (:func:`_grid_curves_cholesky`). The pick is a count over masks, so no
-    value leaves the device. The choice carries no gradient.
+    value leaves the device. The choice carries no gradient. ``rule`` comes
+    from :meth:`SolverTensors.rule_for` (its grid and thresholds).
     """
-    m = b.shape[1]
+    weights = rule.weights
     with torch.no_grad():
         if b.device.type in EIGH_DEVICES:
-            weights = rule.grid().to(b)                                # [L]
             residual, energy = _grid_curves_eigh(gram, b, weights)
-            motion = rule.motion
         else:
-            weights = rule.grid(device=b.device)                       # [L], float64
-            residual, energy = _grid_curves_cholesky(gram, b, weights)
-            motion = rule.motion.double()
-        target = torch.maximum(rule.tolerance * motion * (m / 2) ** 0.5,
-                               rule.slack * residual[:, 0])
-        fitting = (residual <= target[:, None]).sum(dim=1) - 1         # heaviest that fits
-        budget = rule.budget * motion ** 1.5
-        small = (energy > budget[:, None]).sum(dim=1)                  # lightest within
+            residual, energy = _grid_curves_cholesky(gram, b, weights, rule.shifts)
+        target = torch.maximum(rule.fit_target, rule.slack * residual[:, :1])
+        fitting = (residual <= target).sum(dim=1) - 1                  # heaviest that fits
+        small = (energy > rule.energy_limit).sum(dim=1)                # lightest within
         index = torch.maximum(fitting, small).clamp(max=len(weights) - 1)
-    return weights.to(b.dtype)[index]
+    return (weights if weights.dtype == b.dtype else weights.to(b.dtype))[index]
 
 
-def _step(J: Tensor, r: Tensor, theta: Tensor, inverse_penalty: Tensor,
-          rule: WeightRule) -> Tensor:
-    """The regularised Gauss-Newton step: the minimiser ``theta + delta`` of
-    ``|r + J delta|^2 + w (theta + delta)' M (theta + delta)``, with each
-    problem's weight ``w`` chosen by :func:`_choose_weights`.
+def _minimiser(J: Tensor, b: Tensor, tensors: SolverTensors, rule: WeightRule) -> Tensor:
+    """The theta of a regularised Gauss-Newton step: the minimiser of
+    ``|J theta - b|^2 + w theta' M theta`` ``[G, d]``, with each problem's
+    weight ``w`` chosen by :func:`_choose_weights` (for the step from
+    ``theta_0`` with residual ``r``, ``b = J theta_0 - r``).
 
     Solved in its dual form, an ``m x m`` system for ``m`` residuals (10 for
-    a group of 5 keypoints) instead of ``d x d``: with ``b = J theta - r``,
-    the new theta is ``M^-1 J' a`` where ``(J M^-1 J' + w I) a = b``.
-
-    J: ``[G, m, d]``, r: ``[G, m]``, theta: ``[G, d]``, inverse_penalty:
-    ``M^-1`` ``[d, d]``. Returns the step ``delta`` ``[G, d]``.
+    a group of 5 keypoints) instead of ``d x d``: theta is ``M^-1 J' a``
+    where ``(J M^-1 J' + w I) a = b``. J: ``[G, m, d]``, b: ``[G, m]``.
     """
-    b = (J @ theta.unsqueeze(-1)).squeeze(-1) - r
-    spread = J @ inverse_penalty                                       # [G, m, d]
-    gram = spread @ J.transpose(1, 2)                                  # [G, m, m]
+    spread = J @ tensors.inverse_penalty                               # [G, m, d]
+    gram = torch.einsum('gmd,gkd->gmk', spread, J)                     # [G, m, m]
+    identity = tensors.identity(b.shape[1])
     if rule.fixed:
-        weight = b.new_full(b.shape[:1], rule.lightest)
-    elif b.device.type in EIGH_DEVICES:
-        weight = _choose_weights(gram, b, rule)
+        shifted = torch.add(gram, identity, alpha=rule.lightest)
     else:
-        weight = _choose_weights(_exact_gram(J, inverse_penalty), b, rule)
-    eye = torch.eye(b.shape[1], dtype=b.dtype, device=b.device)
+        if b.device.type in EIGH_DEVICES:
+            weight = _choose_weights(gram, b, rule)
+        else:
+            weight = _choose_weights(_exact_gram(J, tensors.gram_factor), b, rule)
+        shifted = torch.addcmul(gram, weight.view(-1, 1, 1), identity)
     # solve_ex: linalg.solve's LU without its check of the result (a host
     # synchronisation on GPUs); the systems are positive definite.
-    a = torch.linalg.solve_ex(gram + weight[:, None, None] * eye, b)[0]
-    return (spread.transpose(1, 2) @ a.unsqueeze(-1)).squeeze(-1) - theta
+    a = torch.linalg.solve_ex(shifted, b)[0]
+    return torch.einsum('gmd,gm->gd', spread, a)
 
 
-def _solve_2x2(matrix: Tensor, rhs: Tensor) -> Tensor:
-    """``matrix^-1 @ rhs`` for a batch of 2x2 matrices ``[..., 2, 2]`` and
-    right-hand sides ``[..., 2, k]``, by the adjugate (cheaper than a batched
-    LU for tiny systems; the callers' matrices are near the identity)."""
-    a, b = matrix[..., 0, 0, None], matrix[..., 0, 1, None]
-    c, d = matrix[..., 1, 0, None], matrix[..., 1, 1, None]
-    determinant = a * d - b * c
-    top, bottom = rhs[..., 0, :], rhs[..., 1, :]
-    return torch.stack([d * top - b * bottom, a * bottom - c * top], dim=-2) / determinant[..., None]
-
-
-def _robust_scale(residual: Tensor, floor: Tensor) -> Tensor:
-    """Per-point factors ``[G, n]`` for the rows of a Gauss-Newton step that
-    turn its squared-error objective into the mean Euclidean distance the fit
-    is judged by (iteratively reweighted least squares): ``(|r_i|^2 +
+def _robust_scale(residual: Tensor, floor_square: Tensor) -> Tensor:
+    """Per-point factors for the rows of a Gauss-Newton step that turn its
+    squared-error objective into the mean Euclidean distance the fit is
+    judged by (iteratively reweighted least squares): ``(|r_i|^2 +
     floor^2)^(-1/4)``, normalised to a root mean square of 1 per problem so
-    that the penalty weights keep their meaning. ``floor`` ``[G]`` keeps
-    points that already fit from dominating. Differentiable.
+    that the penalty weights keep their meaning. ``residual`` ``[G, n, ...,
+    2]`` (the points along dimension 1), ``floor_square`` ``[G, 1, ..., 1]``
+    keeps points that already fit from dominating; factors ``[G, n, ...,
+    1]``. Differentiable.
     """
-    scale = (residual.square().sum(dim=2) + floor[:, None].square()) ** -0.25
+    scale = (residual.square().sum(dim=-1, keepdim=True) + floor_square) ** -0.25
     return scale / scale.square().mean(dim=1, keepdim=True).sqrt()
 
 
@@ -284,18 +389,17 @@ def _limit(step: Tensor, max_step: float) -> Tensor:
     return step * torch.clamp(max_step / (norm + 1e-12), max=1.0)
 
 
-def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, field: LinearisedField,
-             inverse_penalty: Tensor, rule: WeightRule, iterations: int = 3,
-             robust: float = 0.05, max_step: float = 4.0) -> Tensor:
+def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, tensors: SolverTensors,
+             rule: WeightRule, iterations: int = 3, robust: float = 0.05,
+             max_step: float = 4.0) -> Tensor:
     """Fast keypoint-to-CPAB fit (see the module docstring).
 
     Args:
         control: ``[G, n, 2]`` driving keypoints in domain coordinates.
         target: ``[G, n, 2]`` source keypoints in domain coordinates.
         transform: ``transform(theta [G, d], points [G, n, 2]) -> [G, n, 2]``.
-        field: the tessellation's linearised field.
-        inverse_penalty: ``[d, d]`` inverse of the matrix ``M`` of the penalty
-            ``theta' M theta``.
+        tensors: the tessellation's constant tensors in the keypoints' dtype
+            and on their device.
         rule: how each problem's penalty weight is chosen.
         iterations: Gauss-Newton steps after the linear start.
         robust: reweight the points towards the mean Euclidean error (0:
@@ -305,31 +409,33 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, field: Lin
         ``[G, d]`` theta, differentiable in ``control`` and ``target``.
     """
     G, n, _ = control.shape
-    theta = control.new_zeros(G, inverse_penalty.shape[0])
-    mean_square_motion = (control - target).square().sum(dim=2).mean(dim=1)
-    rule = rule.for_motion(mean_square_motion.detach().sqrt())
-    # The reweighting's floor is a smooth function of the keypoints (and
-    # carries their gradient): about robust * RMS motion, at least 1e-6.
-    floor = (robust ** 2 * mean_square_motion + 1e-12).sqrt()
+    field = tensors.field
+    motion = target - control
+    mean_square_motion = motion.square().sum(dim=2).mean(dim=1)
+    if not rule.fixed:
+        with torch.no_grad():
+            rule = tensors.rule_for(rule, mean_square_motion.sqrt(), 2 * n)
+    if robust > 0 and iterations > 0:
+        # The reweighting's floor is a smooth function of the keypoints (and
+        # carries their gradient): about robust * RMS motion, at least 1e-6.
+        floor = (robust ** 2 * mean_square_motion + 1e-12).sqrt()
+        floor_square = floor.view(G, 1, 1, 1, 1).square()
 
     midpoint = (control + target) / 2
     V = field.velocity_matrix(field.gather(midpoint), midpoint).reshape(G, 2 * n, -1)
-    theta = _limit(_step(V, (control - target).reshape(G, 2 * n), theta, inverse_penalty, rule),
-                   max_step)
-    eye = torch.eye(2, dtype=control.dtype, device=control.device)
+    theta = _limit(_minimiser(V, motion.reshape(G, 2 * n), tensors, rule), max_step)
     for _ in range(iterations):
         moved = transform(theta, control)
         midpoint = (control + moved) / 2
-        rows = field.gather(midpoint)
-        V = field.velocity_matrix(rows, midpoint)                      # [G, n, 2, d]
-        damped = eye - 0.5 * field.linear_part(rows, theta)           # [G, n, 2, 2]
-        J = _solve_2x2(damped, V)                                      # [G, n, 2, d]
+        J = field.jacobian(field.gather(midpoint), midpoint, theta)   # [G, n, 1, 2, d]
         residual = moved - target                                      # [G, n, 2]
         if robust > 0:
-            scale = _robust_scale(residual, floor)
-            J, residual = J * scale[..., None, None], residual * scale[..., None]
+            residual = residual.view(G, n, 1, 1, 2)
+            scale = _robust_scale(residual, floor_square)
+            J, residual = J * scale, residual * scale
         J, residual = J.reshape(G, 2 * n, -1), residual.reshape(G, 2 * n)
-        theta = theta + _limit(_step(J, residual, theta, inverse_penalty, rule), max_step)
+        b = torch.einsum('gmd,gd->gm', J, theta) - residual
+        theta = theta + _limit(_minimiser(J, b, tensors, rule) - theta, max_step)
     return theta
 
 
