@@ -44,14 +44,14 @@ class Run:
     def evaluations(self) -> Dict[str, Tuple[str, ...]]:
         """``{tag: extra --cfg-options}`` of the test runs of its checkpoint:
         the test split (``'test'``), for the main arm the validation split
-        (``'val'``, for choosing the seed), and for the synthetic CPABMM
-        runs trained with the default model the test split with the Adam
-        solver swapped in (``'test_adam'``)."""
+        (``'val'``, for choosing the seed), and for the seed-0 synthetic
+        CPABMM runs trained with the default model the test split with the
+        Adam solver swapped in (``'test_adam'``)."""
         options = tuple(o for o in self.options if o.startswith('model.motion.solver'))
         evaluations = {'test': options}
         if self.arm == 'main':
             evaluations['val'] = options + ('test_dataloader.dataset.split=val',)
-        if self.family == 'CPABMM' and self.synthetic and \
+        if self.family == 'CPABMM' and self.synthetic and self.seed == 0 and \
                 not any(o.startswith('model.') for o in self.options):
             evaluations['test_adam'] = ('model.motion.solver=adam',)
         return evaluations

@@ -42,8 +42,9 @@ def test_commands_name_the_seed_options_and_test_splits():
     assert adam.evaluations() == {'test': ('model.motion.solver=adam',)}
     assert set(undetached.evaluations()) == {'test'}
     assert short.evaluations()['test_adam'] == ('model.motion.solver=adam',)
-    cpabmm = next(r for r in experiment_runs(['main']) if r.family == 'CPABMM')
+    cpabmm, cpabmm_seed1 = (r for r in experiment_runs(['main']) if r.family == 'CPABMM')
     assert cpabmm.evaluations()['test_adam'] == ('model.motion.solver=adam',)
+    assert 'test_adam' not in cpabmm_seed1.evaluations()
     assert cpabmm.evaluations()['val'] == ('test_dataloader.dataset.split=val',)
     test = cpabmm.test_command('python', 'w/c', 'w/c/epoch_20.pth', 'test')
     assert '--cfg-options' not in test and test[-2:] == ['--out', 'w/c/metrics_test.json']
