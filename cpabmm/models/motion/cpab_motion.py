@@ -65,10 +65,18 @@ class _Tessellated(torch.nn.Module):
         return self._solver_tensors[key]
 
     def transform(self, theta: Tensor, points: Tensor) -> Tensor:
-        return self.cpab.transform(theta, points)
+        """The CPAB op of the warps and the Adam loop without its input
+        checks: its output is checked, so non-finite thetas or points still
+        raise the op's errors (:meth:`~cpabmm.ops.cpab.CPAB.transform_unchecked`)."""
+        return self.cpab.transform_unchecked(theta, points)
+
+    def _fit_transform(self, theta: Tensor, points: Tensor) -> Tensor:
+        """The CPAB op within the fast fit: its thetas are bounded and its
+        keypoints finite, so nothing is checked."""
+        return self.cpab.transform_unchecked(theta, points, watch=False)
 
     def fit_fast(self, control: Tensor, target: Tensor) -> Tensor:
-        return fit_fast(control, target, self.transform,
+        return fit_fast(control, target, self._fit_transform,
                         self.solver_tensors(control.dtype, control.device),
                         self.rule, self.steps, self.robust)
 

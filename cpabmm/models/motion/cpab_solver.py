@@ -39,13 +39,19 @@ problems: a handful of small solves instead of hundreds of optimiser steps.
 
 Few operations per step (issue #19: on a GPU each is a kernel launch): the
 constant tensors (the basis rows stored by cell and triangle side, the
-identities, the weight grid) are built once per tessellation, dtype and
-device (:class:`SolverTensors`); one gather finds the rows of the points'
-triangles, the midpoint Jacobian is one 2x2 adjugate solve on stacked
-entries, and the products with theta are einsums. Every value is computed by
-the same floating-point operations as the plain formulation: the fit is
-sensitive to single roundings (an LU solve of the 2x2 systems instead of the
-adjugate moves float32 thetas by up to 3%), so restructuring must keep them.
+identities, the weight grid and the constants of its choice) are built once
+per tessellation, dtype and device (:class:`SolverTensors`,
+:class:`WeightGrid`); one gather finds the rows of the points' triangles,
+the midpoint Jacobian is one batched 2x2 solve (the robust factors scale
+its right-hand side), the products with theta are einsums, the robust
+normalisation is one ``rms_norm``, a step is shortened by one ``addcdiv``,
+and the CPAB op runs without the input checks of its public entry
+(:meth:`~cpabmm.ops.cpab.CPAB.transform_unchecked`: the fit's thetas are
+bounded and its keypoints finite). The fit amplifies single roundings
+(float32 thetas move by up to 3% with the order of a sum), so its figures
+of merit, not its thetas, are what such changes keep
+(``tools/benchmark.py motion``; the weight choices are the exact rule's,
+in float64).
 
 Adam loop (:func:`fit_adam`)
 ----------------------------
@@ -103,10 +109,6 @@ class LinearisedField:
         self.sides = (torch.tensor([[1.0, 0.0], [-1.0, 0.0]], **like),
                       torch.tensor([0.0, 1.0], **like))
         self.identity = torch.eye(2, **like)
-        # Entries (d, a) and (b, c) of [[a, b], [c, d]], and both orders of two rows.
-        self.adjugate = (torch.tensor([[[1], [0]], [[0], [1]]], device=basis.device),
-                         torch.tensor([[[1], [0]], [[1], [0]]], device=basis.device))
-        self.orders = torch.tensor([[0, 1], [1, 0]], device=basis.device)
 
     def gather(self, points: Tensor) -> Tensor:
         """Basis rows of each point's triangle: ``[..., 3, 2, d]``. The
@@ -122,11 +124,13 @@ class LinearisedField:
         return self.rows[key]
 
     @staticmethod
-    def velocity_matrix(rows: Tensor, points: Tensor) -> Tensor:
-        """``V(x)``: ``[..., 2, d]`` with ``v_theta(x) = V(x) @ theta``."""
-        row_x, row_y, row_1 = rows.unbind(-3)
-        x, y = points.unflatten(-1, (2, 1, 1)).unbind(-3)
-        return torch.addcmul(torch.addcmul(row_1, row_x, x), row_y, y)
+    def velocity_matrix(rows: Tensor, points: Tensor, scale: Optional[Tensor] = None) -> Tensor:
+        """``V(x)``: ``[..., 2, d]`` with ``v_theta(x) = V(x) @ theta``; with
+        ``scale`` ``[..., 1]``, each point's ``V`` times its factor."""
+        homogeneous = F.pad(points, (0, 1), value=1.0)                 # (x, y, 1)
+        if scale is not None:
+            homogeneous = homogeneous * scale
+        return torch.einsum('...k,...kjd->...jd', homogeneous, rows)
 
     @staticmethod
     def linear_part(rows: Tensor, theta: Tensor) -> Tensor:
@@ -134,24 +138,16 @@ class LinearisedField:
         for rows ``[G, n, 3, 2, d]`` and theta ``[G, d]``."""
         return torch.einsum('gnjid,gd->gnij', rows[:, :, :2], theta)
 
-    def jacobian(self, rows: Tensor, points: Tensor, theta: Tensor) -> Tensor:
+    def jacobian(self, rows: Tensor, points: Tensor, theta: Tensor,
+                 scale: Optional[Tensor] = None) -> Tensor:
         """The midpoint rule's Jacobian ``(I - Dv / 2)^-1 V`` at ``points``
         ``[G, n, 2]`` (rows ``[G, n, 3, 2, d]`` from :meth:`gather`, theta
-        ``[G, d]``): ``[G, n, 1, 2, d]``."""
+        ``[G, d]``): ``[G, n, 2, d]``, each point's rows times its factor in
+        ``scale`` ``[G, n, 1]`` if given. The 2x2 systems are solved by LU
+        without a check of the result (``solve_ex``: no host synchronisation;
+        ``I - Dv / 2`` is near the identity for the solver's thetas)."""
         damped = torch.add(self.identity, self.linear_part(rows, theta), alpha=-0.5)
-        return self._solve_2x2(damped, self.velocity_matrix(rows, points))
-
-    def _solve_2x2(self, matrix: Tensor, rhs: Tensor) -> Tensor:
-        """``matrix^-1 @ rhs`` ``[..., 1, 2, k]`` for 2x2 matrices ``[..., 2, 2]``
-        and right-hand sides ``[..., 2, k]``, by the adjugate (cheaper than a
-        batched LU for tiny systems; the callers' matrices are near the
-        identity): the rows ``(d top - b bottom, a bottom - c top)`` over
-        ``a d - b c`` for ``[[a, b], [c, d]]``, both negated (the same
-        roundings)."""
-        coefficients = matrix[..., self.adjugate[0], self.adjugate[1]]  # [..., 2, 2, 1]
-        products = coefficients * rhs[..., self.orders, :]   # (d top, a bottom), (b bottom, c top)
-        determinant = coefficients.prod(dim=-2, keepdim=True).diff(dim=-3)   # b c - a d
-        return products.diff(dim=-3) / determinant
+        return torch.linalg.solve_ex(damped, self.velocity_matrix(rows, points, scale))[0]
 
 
 @dataclass(frozen=True)
@@ -169,15 +165,15 @@ class WeightRule:
             within it. (The published loop's thetas grow faster than the
             motion: their prior energy about doubles from the fixture's
             pairs to motions twice as large.)
-        motion: ``[G]`` RMS motion ``|s - c|`` of each problem.
+        motion_square: ``[G, 1, 1]`` mean squared motion ``|s - c|^2`` of
+            each problem (float64); :attr:`motion` is its root.
 
-    The fields from ``motion`` on are set once per fit by :meth:`for_motion`
-    (see :meth:`SolverTensors.rule_for`), for every choice of the fit:
-    ``weights`` ``[L]``, the weights tried (:meth:`grid`) in the choice's
-    dtype and on its device; ``fit_target`` and ``energy_limit`` ``[G, 1]``,
-    the residual ``tolerance * motion * sqrt(m / 2)`` for ``m`` residuals
-    per problem and the energy ``budget * motion ** 1.5``; ``shifts``
-    ``[L, m, m]``, ``w I`` for every weight (the batched Cholesky choice).
+    The fields from ``motion_square`` on are set once per fit by
+    :meth:`for_motion` (see :meth:`SolverTensors.rule_for`), for every
+    choice of the fit, in float64 on the fit's device: ``thresholds``
+    ``[G, 1, 2]``, the squared residual ``(tolerance * motion) ** 2 * m / 2``
+    for ``m`` residuals per problem and the energy ``budget * motion **
+    1.5``; ``weight_grid``, the weights tried (:class:`WeightGrid`).
     """
 
     lightest: float
@@ -185,15 +181,18 @@ class WeightRule:
     tolerance: float
     slack: float
     budget: float
-    motion: Optional[Tensor] = None
-    weights: Optional[Tensor] = None
-    fit_target: Optional[Tensor] = None
-    energy_limit: Optional[Tensor] = None
-    shifts: Optional[Tensor] = None
+    motion_square: Optional[Tensor] = None
+    thresholds: Optional[Tensor] = None
+    weight_grid: Optional[WeightGrid] = None
 
     @property
     def fixed(self) -> bool:
         return self.lightest == self.heaviest
+
+    @property
+    def motion(self) -> Tensor:
+        """``[G]`` RMS motion of each problem."""
+        return self.motion_square.view(-1).sqrt()
 
     def grid(self, per_decade: int = 16, device: Optional[torch.device] = None) -> Tensor:
         """The weights tried: geometric from ``lightest`` to ``heaviest``
@@ -202,16 +201,64 @@ class WeightRule:
         return torch.logspace(math.log10(self.lightest), math.log10(self.heaviest), steps,
                               dtype=torch.float64, device=device)
 
-    def for_motion(self, motion: Tensor, weights: Optional[Tensor] = None, residuals: int = 2,
-                   shifts: Optional[Tensor] = None) -> WeightRule:
-        """The rule for problems of RMS motion ``motion`` ``[G]``; with the
-        grid ``weights``, also the thresholds of ``residuals`` (m) residuals
-        per problem (once per fit instead of once per choice)."""
-        if weights is None:
-            return replace(self, motion=motion)
-        return replace(self, motion=motion, weights=weights, shifts=shifts,
-                       fit_target=(self.tolerance * motion * (residuals / 2) ** 0.5)[:, None],
-                       energy_limit=(self.budget * motion ** 1.5)[:, None])
+    def for_motion(self, motion_square: Tensor, weight_grid: Optional[WeightGrid] = None,
+                   residuals: int = 2) -> WeightRule:
+        """The rule for problems of mean squared motion ``motion_square``
+        ``[G, 1, 1]`` (float64); with ``weight_grid``, also the thresholds of
+        ``residuals`` (m) residuals per problem (once per fit instead of once
+        per choice)."""
+        if weight_grid is None:
+            return replace(self, motion_square=motion_square)
+        thresholds = motion_square.pow(weight_grid.exponents) * weight_grid.scales(residuals)
+        return replace(self, motion_square=motion_square, thresholds=thresholds,
+                       weight_grid=weight_grid)
+
+
+class WeightGrid:
+    """The weights a :class:`WeightRule` tries and the constants of its
+    choice (:func:`_choose_weights`, float64) on one device.
+
+    Args:
+        rule: the rule (its range and slack).
+        out_dtype: dtype of the chosen weights (the fit's).
+        device: where the fit runs.
+    """
+
+    def __init__(self, rule: WeightRule, out_dtype: torch.dtype, device: torch.device):
+        self.rule = rule
+        self.weights = rule.grid(device=device)                        # [L], float64
+        self.column = self.weights[:, None]                            # [L, 1]
+        self.chosen = self.weights.to(out_dtype).view(-1, 1, 1)        # [L, 1, 1]
+        # The curves (|a|^2, energy) [G, L, 2] are compared, scaled by (w^2, 1),
+        # with the thresholds: residual^2 = w^2 |a|^2. The heaviest weight's
+        # energy is scaled by 0, so that at most L - 1 energies count.
+        self.curve_scale = torch.stack([self.weights.square(), torch.ones_like(self.weights)], 1)
+        self.curve_scale[-1, 1] = 0.0
+        # (slack w_0 |a_0|)^2: slack times the least residual of the range, squared.
+        self.first_scale = torch.stack([rule.slack ** 2 * self.weights[0].square(),
+                                        torch.zeros_like(self.weights[0])])
+        # index = max(L - 1 - (residuals over the target), energies over the budget)
+        self.index_offset = torch.tensor([len(self.weights) - 1, 0], device=device)
+        self.index_sign = torch.tensor([-1, 1], device=device)
+        # thresholds = (mean squared motion) ** (1, 0.75) * scales(m)
+        self.exponents = torch.tensor([1.0, 0.75], dtype=torch.float64, device=device)
+        self._scales: Dict[int, Tensor] = {}
+        self._shifts: Dict[int, Tensor] = {}
+
+    def scales(self, residuals: int) -> Tensor:
+        """``(tolerance^2 m / 2, budget)`` for ``m`` residuals per problem."""
+        if residuals not in self._scales:
+            self._scales[residuals] = torch.tensor(
+                [self.rule.tolerance ** 2 * residuals / 2, self.rule.budget],
+                dtype=torch.float64, device=self.weights.device)
+        return self._scales[residuals]
+
+    def shifts(self, residuals: int) -> Tensor:
+        """``w I`` ``[L, m, m]`` for every weight (the Cholesky choice)."""
+        if residuals not in self._shifts:
+            eye = torch.eye(residuals, dtype=self.weights.dtype, device=self.weights.device)
+            self._shifts[residuals] = self.weights[:, None, None] * eye
+        return self._shifts[residuals]
 
 
 #: Devices whose weight choice uses one eigendecomposition per problem (see
@@ -220,7 +267,7 @@ class WeightRule:
 #: eigendecomposition (161 ``syevbj`` kernels per frame on CUDA) and no host
 #: synchronisation. On the CPU, where nothing synchronises, one ``eigh`` of the
 #: ``100 x 100`` global system costs as much as 10 Cholesky factorisations and
-#: the grid needs 65, so the CPU keeps it.
+#: the grid needs 65, so the CPU keeps it. Both pick the exact rule's weights.
 EIGH_DEVICES = ('cpu',)
 
 
@@ -239,14 +286,14 @@ class SolverTensors:
 
     def __init__(self, basis: Tensor, nc: Tuple[int, int], inverse_penalty: Tensor,
                  rule: WeightRule):
+        like = dict(dtype=inverse_penalty.dtype, device=inverse_penalty.device)
         self.field = LinearisedField(basis, nc)
         self.inverse_penalty = inverse_penalty
+        self.origin = torch.zeros(1, len(inverse_penalty), **like)    # theta = 0
         # F with F F' = M^-1 (float64): exact Gram matrices for the Cholesky choice.
         self.gram_factor = torch.linalg.cholesky(inverse_penalty.double())
-        self.weights = rule.grid().to(inverse_penalty)                # the eigh choice's grid
-        self.weights64 = rule.grid(device=inverse_penalty.device)     # the Cholesky choice's
+        self.weight_grid = WeightGrid(rule, like['dtype'], like['device'])
         self._identities: Dict[int, Tensor] = {}
-        self._shifts: Dict[int, Tensor] = {}
 
     def identity(self, size: int) -> Tensor:
         """``[size, size]`` identity in the working dtype."""
@@ -255,49 +302,39 @@ class SolverTensors:
                                                device=self.inverse_penalty.device)
         return self._identities[size]
 
-    def rule_for(self, rule: WeightRule, motion: Tensor, residuals: int) -> WeightRule:
-        """``rule`` for problems of RMS motion ``motion`` ``[G]`` with
-        ``residuals`` residuals each, on the path of ``motion``'s device
-        (see :data:`EIGH_DEVICES`)."""
-        if motion.device.type in EIGH_DEVICES:
-            return rule.for_motion(motion, self.weights, residuals)
-        if residuals not in self._shifts:
-            eye = torch.eye(residuals, dtype=torch.float64, device=motion.device)
-            self._shifts[residuals] = self.weights64[:, None, None] * eye
-        return rule.for_motion(motion.double(), self.weights64, residuals,
-                               self._shifts[residuals])
+    def rule_for(self, rule: WeightRule, motion_square: Tensor, residuals: int) -> WeightRule:
+        """``rule`` for problems of mean squared motion ``motion_square``
+        ``[G, 1, 1]`` with ``residuals`` residuals each (its thresholds in
+        float64, the dtype of every weight choice)."""
+        return rule.for_motion(motion_square.double(), self.weight_grid, residuals)
 
 
-def _grid_curves_eigh(gram: Tensor, b: Tensor, weights: Tensor) -> Tuple[Tensor, Tensor]:
-    """Residual ``|K a - b|`` and energy ``a' K a`` ``[G, L]`` of the solutions
-    of ``(K + w I) a = b`` for every weight ``w`` of ``weights`` ``[L]``, from
-    one eigendecomposition per problem (in ``gram``'s dtype)."""
-    # With K = U diag(k) U', the solution of (K + w I) a = b has
-    # |K a - b| = w |a| = w |c / (k + w)| and energy a'Ka, c = U'b.
-    k, U = torch.linalg.eigh(gram)
-    k = k.clamp(min=0)[:, None]                                        # [G, 1, m]
-    c2 = torch.einsum('gim,gi->gm', U, b).square()[:, None]
-    shrink = (k + weights[:, None]).square().reciprocal()              # [G, L, m]
-    residual = weights * (c2 * shrink).sum(dim=2).sqrt()               # rising in w
-    energy = (k * c2 * shrink).sum(dim=2)                              # falling in w
-    return residual, energy
+def _grid_curves_eigh(gram: Tensor, b: Tensor, grid: WeightGrid) -> Tensor:
+    """``[G, L, 2]``: ``|a|^2`` and the energy ``a' K a`` of the solutions of
+    ``(K + w I) a = b`` for every weight ``w`` of ``grid``, from one
+    eigendecomposition per problem, in float64 (in float32 a few problems'
+    weights were one grid step off the exact rule's)."""
+    # With K = U diag(k) U' and c = U'b: |a|^2 = sum c^2 / (k + w)^2 and
+    # a'Ka = sum k c^2 / (k + w)^2, one product for both.
+    k, U = torch.linalg.eigh(gram.double())
+    k = k.clamp(min=0)
+    c2 = torch.einsum('gim,gi->gm', U, b.double()).square()
+    shrink = (k[:, None] + grid.column).pow(-2)                        # [G, L, m]
+    return shrink @ torch.stack([c2, k * c2], dim=2)
 
 
-def _grid_curves_cholesky(gram: Tensor, b: Tensor, weights: Tensor,
-                          shifts: Tensor) -> Tuple[Tensor, Tensor]:
+def _grid_curves_cholesky(gram: Tensor, b: Tensor, grid: WeightGrid) -> Tensor:
     """As :func:`_grid_curves_eigh`, by a Cholesky factorisation of every
-    ``K + w I`` (``shifts``: ``w I`` ``[L, m, m]``; batched over ``[G, L]``,
-    float64: the lightest weights are about 1e-6 of ``K``'s largest
-    eigenvalue). No eigendecomposition, no host synchronisation
-    (``cholesky_ex`` does not check its result; ``K + w I`` is positive
-    definite for weights above the rounding noise of ``K``, see
+    ``K + w I`` (batched over ``[G, L]``, float64: the lightest weights are
+    about 1e-6 of ``K``'s largest eigenvalue). No eigendecomposition, no host
+    synchronisation (``cholesky_ex`` does not check its result; ``K + w I``
+    is positive definite for weights above the rounding noise of ``K``, see
     :func:`_exact_gram`)."""
-    factor, _ = torch.linalg.cholesky_ex(gram[:, None] + shifts)      # [G, L, m, m]
+    factor, _ = torch.linalg.cholesky_ex(gram[:, None] + grid.shifts(b.shape[1]))
     rhs = b.double().view(b.shape[0], 1, -1, 1)                        # [G, 1, m, 1]
     a = torch.cholesky_solve(rhs, factor).squeeze(-1)                  # [G, L, m]
-    residual = weights * a.norm(dim=2)                                 # |K a - b| = w |a|
     energy = torch.einsum('glm,gmk,glk->gl', a, gram, a)
-    return residual, energy
+    return torch.stack([a.square().sum(dim=2), energy], dim=2)
 
 
 def _exact_gram(J: Tensor, factor: Tensor) -> Tensor:
@@ -312,7 +349,8 @@ def _exact_gram(J: Tensor, factor: Tensor) -> Tensor:
 
 
 def _choose_weights(gram: Tensor, b: Tensor, rule: WeightRule) -> Tensor:
-    """Per problem, the penalty weight of the next step (``[G]``, no gradient).
+    """Per problem, the penalty weight of the next step (``[G, 1, 1]``, no
+    gradient).
 
     On the linearised problem, the step of weight ``w`` has a residual that
     grows with ``w`` and an energy ``theta' M theta`` that shrinks with it. The
@@ -322,24 +360,25 @@ def _choose_weights(gram: Tensor, b: Tensor, rule: WeightRule) -> Tensor:
     but never lighter than the lightest one that keeps the energy within
     ``rule.budget``: the smoothest field that fits, the best fit that stays
     small. Every weight of a fine geometric grid over the range (factor
-    ``10 ** (1 / 16)``) is tried at once: from one eigendecomposition per
-    problem on the devices of :data:`EIGH_DEVICES` (the CPU), else from
-    batched Cholesky solves of every shifted system, in float64
-    (:func:`_grid_curves_cholesky`). The pick is a count over masks, so no
-    value leaves the device. The choice carries no gradient. ``rule`` comes
-    from :meth:`SolverTensors.rule_for` (its grid and thresholds).
+    ``10 ** (1 / 16)``) is tried at once, in float64: from one
+    eigendecomposition per problem on the devices of :data:`EIGH_DEVICES`
+    (the CPU), else from batched Cholesky solves of every shifted system
+    (:func:`_grid_curves_cholesky`). Residuals are compared squared, and the
+    pick is a count over masks, so no value leaves the device. ``rule``
+    comes from :meth:`SolverTensors.rule_for` (its weight grid and thresholds).
     """
-    weights = rule.weights
+    grid = rule.weight_grid
     with torch.no_grad():
         if b.device.type in EIGH_DEVICES:
-            residual, energy = _grid_curves_eigh(gram, b, weights)
+            curves = _grid_curves_eigh(gram, b, grid)
         else:
-            residual, energy = _grid_curves_cholesky(gram, b, weights, rule.shifts)
-        target = torch.maximum(rule.fit_target, rule.slack * residual[:, :1])
-        fitting = (residual <= target).sum(dim=1) - 1                  # heaviest that fits
-        small = (energy > rule.energy_limit).sum(dim=1)                # lightest within
-        index = torch.maximum(fitting, small).clamp(max=len(weights) - 1)
-    return (weights if weights.dtype == b.dtype else weights.to(b.dtype))[index]
+            curves = _grid_curves_cholesky(gram, b, grid)
+        # (residual target, energy budget) [G, 1, 2]: the target is at least
+        # slack times the least residual, the lightest weight's.
+        limits = torch.maximum(rule.thresholds, curves[:, :1] * grid.first_scale)
+        over = (curves * grid.curve_scale > limits).sum(dim=1)        # [G, 2]
+        index = torch.addcmul(grid.index_offset, over, grid.index_sign).amax(dim=1)
+    return grid.chosen[index]
 
 
 def _minimiser(J: Tensor, b: Tensor, tensors: SolverTensors, rule: WeightRule) -> Tensor:
@@ -362,7 +401,7 @@ def _minimiser(J: Tensor, b: Tensor, tensors: SolverTensors, rule: WeightRule) -
             weight = _choose_weights(gram, b, rule)
         else:
             weight = _choose_weights(_exact_gram(J, tensors.gram_factor), b, rule)
-        shifted = torch.addcmul(gram, weight.view(-1, 1, 1), identity)
+        shifted = torch.addcmul(gram, weight, identity)
     # solve_ex: linalg.solve's LU without its check of the result (a host
     # synchronisation on GPUs); the systems are positive definite.
     a = torch.linalg.solve_ex(shifted, b)[0]
@@ -374,19 +413,20 @@ def _robust_scale(residual: Tensor, floor_square: Tensor) -> Tensor:
     squared-error objective into the mean Euclidean distance the fit is
     judged by (iteratively reweighted least squares): ``(|r_i|^2 +
     floor^2)^(-1/4)``, normalised to a root mean square of 1 per problem so
-    that the penalty weights keep their meaning. ``residual`` ``[G, n, ...,
-    2]`` (the points along dimension 1), ``floor_square`` ``[G, 1, ..., 1]``
-    keeps points that already fit from dominating; factors ``[G, n, ...,
-    1]``. Differentiable.
+    that the penalty weights keep their meaning (``rms_norm``). ``residual``
+    ``[G, n, 2]``, ``floor_square`` ``[G, 1, 1]`` keeps points that already
+    fit from dominating; factors ``[G, n, 1]``. Differentiable.
     """
-    scale = (residual.square().sum(dim=-1, keepdim=True) + floor_square) ** -0.25
-    return scale / scale.square().mean(dim=1, keepdim=True).sqrt()
+    distance = torch.linalg.vector_norm(residual, dim=-1, keepdim=True)
+    scale = torch.addcmul(floor_square, distance, distance).pow(-0.25)
+    return F.rms_norm(scale, scale.shape[1:])
 
 
-def _limit(step: Tensor, max_step: float) -> Tensor:
-    """Shorten each row of ``step`` to a norm of at most ``max_step``."""
-    norm = step.norm(dim=1, keepdim=True)
-    return step * torch.clamp(max_step / (norm + 1e-12), max=1.0)
+def _advance(theta: Tensor, step: Tensor, max_step: float) -> Tensor:
+    """``theta + step`` with each row of ``step`` shortened to a norm of at
+    most ``max_step``."""
+    norm = torch.linalg.vector_norm(step, dim=1, keepdim=True).clamp(min=max_step)
+    return torch.addcdiv(theta, step, norm, value=max_step)
 
 
 def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, tensors: SolverTensors,
@@ -411,31 +451,30 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, tensors: S
     G, n, _ = control.shape
     field = tensors.field
     motion = target - control
-    mean_square_motion = motion.square().sum(dim=2).mean(dim=1)
+    mean_square = motion.square().sum(dim=2, keepdim=True).mean(dim=1, keepdim=True)   # [G, 1, 1]
     if not rule.fixed:
         with torch.no_grad():
-            rule = tensors.rule_for(rule, mean_square_motion.sqrt(), 2 * n)
+            rule = tensors.rule_for(rule, mean_square, 2 * n)
     if robust > 0 and iterations > 0:
-        # The reweighting's floor is a smooth function of the keypoints (and
-        # carries their gradient): about robust * RMS motion, at least 1e-6.
-        floor = (robust ** 2 * mean_square_motion + 1e-12).sqrt()
-        floor_square = floor.view(G, 1, 1, 1, 1).square()
+        # The reweighting's floor: about robust * RMS motion, at least 1e-6; a
+        # smooth function of the keypoints (it carries their gradient).
+        floor_square = mean_square * robust ** 2 + 1e-12
 
-    midpoint = (control + target) / 2
+    midpoint = torch.lerp(control, target, 0.5)
     V = field.velocity_matrix(field.gather(midpoint), midpoint).reshape(G, 2 * n, -1)
-    theta = _limit(_minimiser(V, motion.reshape(G, 2 * n), tensors, rule), max_step)
+    theta = _advance(tensors.origin, _minimiser(V, motion.reshape(G, 2 * n), tensors, rule),
+                     max_step)
     for _ in range(iterations):
         moved = transform(theta, control)
-        midpoint = (control + moved) / 2
-        J = field.jacobian(field.gather(midpoint), midpoint, theta)   # [G, n, 1, 2, d]
+        midpoint = torch.lerp(control, moved, 0.5)
         residual = moved - target                                      # [G, n, 2]
-        if robust > 0:
-            residual = residual.view(G, n, 1, 1, 2)
-            scale = _robust_scale(residual, floor_square)
-            J, residual = J * scale, residual * scale
-        J, residual = J.reshape(G, 2 * n, -1), residual.reshape(G, 2 * n)
-        b = torch.einsum('gmd,gd->gm', J, theta) - residual
-        theta = theta + _limit(_minimiser(J, b, tensors, rule) - theta, max_step)
+        scale = _robust_scale(residual, floor_square) if robust > 0 else None   # [G, n, 1]
+        J = field.jacobian(field.gather(midpoint), midpoint, theta, scale)   # [G, n, 2, d]
+        predicted = torch.einsum('gnjd,gd->gnj', J, theta)
+        b = (predicted - residual if scale is None
+             else torch.addcmul(predicted, residual, scale, value=-1)).reshape(G, 2 * n)
+        J = J.reshape(G, 2 * n, -1)
+        theta = _advance(theta, _minimiser(J, b, tensors, rule) - theta, max_step)
     return theta
 
 

@@ -106,7 +106,7 @@ class CPAB(torch.nn.Module):
                                           self.volume_preservation)
         self.register_buffer(
             'basis', torch.from_numpy(self.tessellation.basis).to(device), persistent=False)
-        self._cast: Dict[Tuple[torch.dtype, torch.device], Tensor] = {}
+        self._cast: Dict[Tuple[torch.dtype, torch.device], Tuple[Tensor, Tensor]] = {}
 
     # ------------------------------------------------------------------
     # Properties
@@ -134,9 +134,17 @@ class CPAB(torch.nn.Module):
 
     def basis_as(self, dtype: torch.dtype, device: torch.device) -> Tensor:
         """The basis cast to ``dtype`` on ``device`` (cached)."""
+        return self._cast_basis(dtype, device)[0]
+
+    def _cast_basis(self, dtype: torch.dtype, device: torch.device) -> Tuple[Tensor, Tensor]:
+        """The basis in ``dtype`` on ``device`` and its columns as per-triangle
+        matrices ``[d, nT, 2, 3]`` (cached: a view of a tensor is an operation
+        too, issue #19)."""
         key = (dtype, torch.device(device))
         if key not in self._cast:
-            self._cast[key] = self.basis.to(device=device, dtype=dtype)
+            basis = self.basis.to(device=device, dtype=dtype)
+            matrices = basis.T.reshape(-1, self.num_triangles, 2, 3).contiguous()
+            self._cast[key] = (basis, matrices)
         return self._cast[key]
 
     # ------------------------------------------------------------------
@@ -151,8 +159,8 @@ class CPAB(torch.nn.Module):
 
     def theta_to_A(self, theta: Tensor) -> Tensor:
         """Per-triangle matrices ``[T, nT, 2, 3]`` of ``theta [T, d]``."""
-        B = self.basis_as(theta.dtype, theta.device)
-        return (theta @ B.T).view(theta.shape[0], self.num_triangles, 2, 3)
+        matrices = self._cast_basis(theta.dtype, theta.device)[1]
+        return torch.einsum('td,dnij->tnij', theta, matrices)
 
     def identity(self, n: int = 1, dtype: torch.dtype = torch.float32,
                  device: Optional[torch.device] = None) -> Tensor:
@@ -253,35 +261,46 @@ class CPAB(torch.nn.Module):
     def _apply_field(self, op: str, theta: Tensor, points: Tensor) -> Tensor:
         dtype = self._check(theta, points)
         out_dtype = torch.promote_types(theta.dtype, points.dtype)
-        theta_c, points_c = theta.to(dtype), points.to(dtype)
-        velocity_fn, integrate_fn = self._ops(theta.device)
-        field_fn = velocity_fn if op == 'velocity' else integrate_fn
-        with torch.autocast(theta.device.type, enabled=False):   # keep dtype
-            A = self.theta_to_A(theta_c)
-            if self.zero_boundary:
-                # outside the domain: the field of the nearest boundary point
-                inside = points_c.clamp(0.0, 1.0)
-                out = field_fn(A, inside, self.nc)
-                if op != 'velocity':
-                    out = out + (points_c - inside)
-            else:
-                out = field_fn(A, points_c, self.nc)
+        theta_c = theta.to(dtype)
+        A, out = self._field(op, theta_c, points.to(dtype))
         out = out.to(out_dtype)
         self._watch_overflow(op, theta_c, A, out)
         return out
 
-    def _watch_overflow(self, op: str, theta: Tensor, A: Tensor, out: Tensor) -> None:
+    def _field(self, op: str, theta: Tensor, points: Tensor) -> Tuple[Tensor, Tensor]:
+        """``(A, out)``: the per-triangle matrices of ``theta`` and the velocity
+        or flow (``op``) at ``points``, both of the compute dtype, unchecked."""
+        velocity_fn, integrate_fn = self._ops(theta.device)
+        field_fn = velocity_fn if op == 'velocity' else integrate_fn
+        with torch.autocast(theta.device.type, enabled=False):   # keep dtype
+            A = self.theta_to_A(theta)
+            if not self.zero_boundary:
+                return A, field_fn(A, points, self.nc)
+            # outside the domain: the field of the nearest boundary point
+            inside = points.clamp(0.0, 1.0)
+            out = field_fn(A, inside, self.nc)
+            return A, out if op == 'velocity' else out + (points - inside)
+
+    def _watch_overflow(self, op: str, theta: Tensor, A: Tensor, out: Tensor,
+                        unchecked_points: Optional[Tensor] = None) -> None:
         """Warn (:class:`~.checks.CPABOverflowWarning`, once per process) when
         the finite ``theta`` gave a non-finite ``out`` or, in the backward pass,
         a non-finite gradient of ``A`` from a finite incoming gradient. The
         values are left as they are. Checked tensors only (see
-        :mod:`.checks`); nothing is checked once the warning was given."""
-        if checks.warned(_OVERFLOW) or not checks.checked(out):
+        :mod:`.checks`); nothing is checked once the warning was given, unless
+        the inputs were not checked (:meth:`transform_unchecked`, which passes
+        ``unchecked_points``): then a non-finite ``out`` from non-finite
+        inputs (nan in, nan out) raises :meth:`transform`'s ``ValueError``."""
+        unchecked = unchecked_points is not None
+        if not checks.checked(out) or (checks.warned(_OVERFLOW) and not unchecked):
             return
         if not checks.all_finite(out):
-            bad = ~torch.isfinite(out).flatten(1).all(dim=1)
-            _warn_overflow(op, 'output', theta.detach()[bad], out.shape[0], out.dtype)
-        elif A.requires_grad and out.requires_grad:
+            if unchecked:
+                self._check(theta, unchecked_points)
+            if not checks.warned(_OVERFLOW):
+                bad = ~torch.isfinite(out).flatten(1).all(dim=1)
+                _warn_overflow(op, 'output', theta.detach()[bad], out.shape[0], out.dtype)
+        elif not checks.warned(_OVERFLOW) and A.requires_grad and out.requires_grad:
             # The gradient can overflow where the output just did not. The
             # incoming gradient (kept until A's arrives) is checked only then.
             incoming = {}
@@ -325,6 +344,23 @@ class CPAB(torch.nn.Module):
         tensor synchronises; see :mod:`.checks`).
         """
         return self._apply_field('transform', theta, points)
+
+    def transform_unchecked(self, theta: Tensor, points: Tensor, watch: bool = True) -> Tensor:
+        """:meth:`transform` for callers whose inputs are valid: ``theta``
+        ``[T, d]`` and ``points`` ``[P, 2]`` or ``[T, P, 2]`` of one float32 or
+        float64 dtype on one device (e.g. a motion model's own thetas). Their
+        values are not checked, which saves the checks' operations (issue #19).
+        With ``watch`` (inputs the caller did not make itself) the output still
+        is: non-finite inputs then raise :meth:`transform`'s ``ValueError``
+        and an overflow warns; without it nothing is checked (for callers
+        whose thetas are bounded and whose points are finite). Other inputs
+        (mixed or half dtypes) take :meth:`transform`."""
+        if theta.dtype != points.dtype or theta.dtype in _HALF_TYPES:
+            return self.transform(theta, points)
+        A, out = self._field('transform', theta, points)
+        if watch:
+            self._watch_overflow('transform', theta, A, out, unchecked_points=points)
+        return out
 
     def uniform_grid(self, size: Sequence[int], dtype: torch.dtype = torch.float32,
                      device: Optional[torch.device] = None) -> Tensor:

@@ -101,11 +101,10 @@ def _apply(name: str, A: torch.Tensor, points: torch.Tensor,
         raise RuntimeError(f'cpabmm._ext is not built; build it with `{BUILD_COMMAND}` '
                            "in the repository's root or use backend='torch'")
     nx, ny = (int(n) for n in nc)
-    in_dtype = A.dtype
-    if in_dtype in _HALF_DTYPES:
-        A, points = A.float(), points.float()
-    out = _CompiledOp.apply(name, A.contiguous(), points.contiguous(), nx, ny)
-    return out.to(in_dtype)
+    if A.dtype not in _HALF_DTYPES:
+        return _CompiledOp.apply(name, A.contiguous(), points.contiguous(), nx, ny)
+    out = _CompiledOp.apply(name, A.float().contiguous(), points.float().contiguous(), nx, ny)
+    return out.to(A.dtype)
 
 
 def compiled_velocity(A: torch.Tensor, points: torch.Tensor,

@@ -8,6 +8,7 @@ The CPU keeps one eigendecomposition per problem (cheaper there, and nothing
 synchronises); these tests run the GPUs' path on the CPU by emptying
 :data:`~cpabmm.models.motion.cpab_solver.EIGH_DEVICES`."""
 import os.path as osp
+from dataclasses import replace
 from unittest import mock
 
 import pytest
@@ -95,7 +96,7 @@ def test_cholesky_weights_are_those_of_the_eigh_rule(keypoint_fit, without_eigh)
         assert len(choices) == 3, name
         for step, (gram, b, rule, weights) in enumerate(choices):
             expected = reference_weights(gram, b, rule).to(weights)
-            assert torch.equal(weights, expected), (name, step, weights, expected)
+            assert torch.equal(weights.view(-1), expected), (name, step, weights, expected)
 
 
 def test_the_cpu_path_chooses_as_before(keypoint_fit):
@@ -103,7 +104,7 @@ def test_the_cpu_path_chooses_as_before(keypoint_fit):
     kp_source, kp_driving = keypoint_fit['kp_source'].double(), keypoint_fit['kp_driving'].double()
     _, _, choices = spied_fit(kp_source, kp_driving)
     for gram, b, rule, weights in choices:
-        assert torch.equal(weights, reference_weights(gram, b, rule))
+        assert torch.equal(weights.view(-1), reference_weights(gram, b, rule))
 
 
 #: today's fit of the fixture's pairs (float64, recorded with the eigh-based
@@ -219,9 +220,9 @@ def test_cuda_weights_are_those_of_the_eigh_rule(keypoint_fit):
     for name, kp_source, kp_driving in cases(keypoint_fit):
         _, params, choices = spied_fit(kp_source.cuda(), kp_driving.cuda())
         for gram, b, rule, weights in choices:
-            rule = rule.for_motion(rule.motion.cpu())
+            rule = replace(rule, motion_square=rule.motion_square.cpu())
             expected = reference_weights(gram.cpu(), b.cpu(), rule).to(weights.dtype)
-            assert torch.equal(weights.cpu(), expected), name
+            assert torch.equal(weights.cpu().view(-1), expected), name
         with mock.patch.object(cpab_solver, 'EIGH_DEVICES', ()):
             _, on_cpu, _ = spied_fit(kp_source, kp_driving)
         for key, theta in params.items():

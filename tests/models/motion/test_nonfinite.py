@@ -179,3 +179,28 @@ def test_cuda_keypoints_checked_when_switched_on(model):
             motion.fit(kp_source, kp_driving)
     finally:
         set_finite_checks(previous)
+
+
+@pytest.mark.parametrize('backend', ['torch', 'auto'])
+def test_cpab_warp_checks_its_inputs_through_its_output(backend):
+    """The warp calls the CPAB op without its input checks (issue #19), but a
+    non-finite theta or point still raises the op's error, from the output."""
+    motion = CPABMotion(num_groups=2, points_per_group=5, partial_tess=(2, 2),
+                        global_tess=(3, 3), backend=backend)
+    params = motion.fit(*keypoints())
+    grid = torch.rand(6, 6, 2) * 2 - 1
+    unchecked = motion.warp(params, grid)
+    with torch.no_grad():
+        checked = torch.cat([motion.partial.cpab.transform(
+            params['theta_partial'].flatten(0, 1), (grid.view(-1, 2) + 1) / 2).view(3, 2, 6, 6, 2),
+            motion.global_.cpab.transform(
+            params['theta_global'], (grid.view(-1, 2) + 1) / 2).view(3, 1, 6, 6, 2)], dim=1)
+    torch.testing.assert_close(unchecked, checked * 2 - 1)
+    bad = dict(params, theta_global=params['theta_global'].clone())
+    bad['theta_global'][1, 3] = float('nan')
+    with pytest.raises(ValueError, match=r'^theta has non-finite values \(nan or inf\) in rows '
+                                         r'\[1\] of 3'):
+        motion.warp(bad, grid)
+    grid[2, 4, 0] = float('inf')
+    with pytest.raises(ValueError, match='^points have non-finite values'):
+        motion.warp(params, grid)
