@@ -9,7 +9,7 @@ Usage::
     python tools/benchmark.py train [--models FOMM TPSMM CPABMM] [--sizes 64x8 256x2]
                                     [--repeat 2]
     python tools/benchmark.py model [--models FOMM TPSMM CPABMM] [--size 256] [--repeat 3]
-                                    [--device cpu] [--official DIR]
+                                    [--device cpu] [--official DIR] [--compile]
     python tools/benchmark.py demo [--frames 4] [--memory-frames 10 1000]
     python tools/benchmark.py startup [--model cpabmm-lite] [--device cpu] [--repeat 3]
     python tools/benchmark.py losses [--sam-arch vit_b] [--sizes 64x8 256x2]
@@ -33,6 +33,7 @@ from mmengine.config import DictAction
 from cpabmm import benchmarks
 from cpabmm.benchmarks import MODEL_NAMES, Stopwatch, Timing
 from cpabmm.checkpoint import read_file
+from cpabmm.models.compile import CompileUnavailableError, check_compile_available
 from cpabmm.models.motion.cpab_diagnostics import DISTRIBUTIONS
 from cpabmm.ops.cpab.function import backend_name
 from cpabmm.utils import setup_runtime
@@ -264,8 +265,23 @@ def run_official(args: argparse.Namespace, ours: Dict[str, Dict[str, float]],
                         'at most 1.0x')
 
 
+def print_compiled(name: str, t: Dict[str, float]) -> None:
+    """The compiled forward's row of ``model --compile`` and eager / compiled."""
+    print(f'  {name:7s} {t["compiled_mean"]:7.3f} s wall {t["compiled_cpu"]:7.3f} s CPU per '
+          f'frame compiled (torch.compile; motion fit {t["compiled_fit"] * 1e3:.1f} ms wall); '
+          f'eager / compiled: {t["mean"] / t["compiled_mean"]:.2f}x wall, '
+          f'{t["cpu"] / t["compiled_cpu"]:.2f}x CPU; compiling (first call): '
+          f'{t["compile"]:.1f} s wall {t["compile_cpu"]:.1f} s CPU', flush=True)
+
+
 def run_model(args: argparse.Namespace) -> None:
     device = torch.device(args.device)
+    if args.compile:
+        try:
+            check_compile_available(device)
+        except CompileUnavailableError as error:
+            print(f'error: --compile needs {error.needs}', file=sys.stderr)
+            sys.exit(2)
     print(f'per-frame forward (predict: keypoints, motion fit, dense motion, generator) of the '
           f'published architectures, random weights, batch 1 at {args.size}x{args.size}, mean '
           f'of {args.repeat} after a warm-up; ATen ops: top-level aten:: events of the CPU '
@@ -273,13 +289,16 @@ def run_model(args: argparse.Namespace) -> None:
     results, fits, figures = {}, {}, {}
     for name in args.models:  # one at a time: each row shows as soon as it is measured
         t = figures[name] = benchmarks.published_forward_timings(
-            CONFIG_ROOT, [name], args.size, args.repeat, device, count_ops=True)[name]
+            CONFIG_ROOT, [name], args.size, args.repeat, device, count_ops=True,
+            compile=args.compile)[name]
         results[name], fits[name] = Timing(t['mean'], t['cpu']), Timing(t['fit'], t['fit_cpu'])
         print(f'  {name:7s} {t["mean"]:7.3f} s wall {t["cpu"]:7.3f} s CPU per frame;  '
               f'motion fit {t["fit"] * 1e3:8.1f} ms wall {t["fit_cpu"] * 1e3:8.1f} ms CPU '
               f'({100 * t["fit"] / t["mean"]:4.1f}% of the forward wall, '
               f'{100 * t["fit_cpu"] / t["cpu"]:4.1f}% of its CPU);  {int(t["ops"])} ATen ops',
               flush=True)
+        if args.compile:
+            print_compiled(name, t)
     print_family_ratio(results, 'within 1.25x', indent='  ')
     if {'TPSMM', 'CPABMM'} <= set(figures):
         ops = figures['CPABMM']['ops'] / figures['TPSMM']['ops']
@@ -298,6 +317,9 @@ def add_model_parser(subparsers) -> None:
     p.add_argument('--size', type=int, default=256, help='image side')
     p.add_argument('--repeat', type=int, default=3, help='timed frames per model')
     p.add_argument('--device', default='cpu')
+    p.add_argument('--compile', action='store_true',
+                   help='also time each model with its networks compiled (torch.compile, '
+                        'the mode of the device), after the eager figures')
     p.add_argument('--official', metavar='DIR', default=None,
                    help='folder with the official source trees (Thin-Plate-Spline-Motion-Model/, '
                         'first-order-model/): their TPSMM and FOMM are timed too')

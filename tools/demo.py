@@ -35,7 +35,9 @@ Exit status: 0 when the video was written, 2 for unusable input (a missing or
 unreadable file, a video without frames, an unknown output type, a
 destination that is a folder or cannot be written, options that do not fit
 the model, an unknown zoo name, a failed or corrupt checkpoint download,
-``--compare`` with fewer than two models or with options it replaces), 1
+``--compare`` with fewer than two models or with options it replaces,
+``--compile`` where ``torch.compile`` cannot run: ``error: --compile needs
+...``), 1
 when writing failed during the run (``error: could not write PATH: No space
 left on device``; no file is left behind), 130 when interrupted (Ctrl-C), 143
 when terminated (SIGTERM).
@@ -58,6 +60,7 @@ from cpabmm.apis.media import FIT_MODES, DrivingVideo, load_image, open_driving
 from cpabmm.engine import load_config
 from cpabmm.fileio import WriteError, check_writable_destination
 from cpabmm.io import output_extension, write_videos
+from cpabmm.models.compile import CompileUnavailableError, check_compile_available
 from cpabmm.ops.cpab import CPAB
 from cpabmm.ops.cpab.function import backend_name
 from cpabmm.utils.tool import tool_main
@@ -135,6 +138,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'black, or stretch (default: crop)')
     parser.add_argument('--device', help='cuda, cuda:1, cpu... (default: cuda when '
                         'available, else cpu)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the networks (the motion fit stays eager): '
+                        'faster frames after a slow start (the first frame compiles, '
+                        'minutes on a CPU); for long videos')
     parser.add_argument('--batch-size', type=int, default=1,
                         help='driving frames animated at once (faster on GPUs)')
     parser.add_argument('--crf', type=int, default=18,
@@ -183,7 +190,7 @@ def load_model(config: str, checkpoint: Optional[str], args: argparse.Namespace,
     """The model of ``config`` with the weights of ``checkpoint`` (None:
     random weights, with a warning) and ``--cfg-options``, on ``device``."""
     cfg = load_config(config, args.cfg_options)
-    model = init_model(cfg, checkpoint, device=device)
+    model = init_model(cfg, checkpoint, device=device, compile=args.compile)
     if any(isinstance(module, CPAB) for module in model.modules()):
         print_log(f'CPAB op on {device}: {backend_name(torch.device(device))}',
                   logger='current')
@@ -197,6 +204,17 @@ def build_model(args: argparse.Namespace, device: str) -> torch.nn.Module:
     """The model of ``--model``, or of ``--config`` with ``--checkpoint``
     (or random weights)."""
     return load_model(*model_files(args), args, device)
+
+
+def check_compile(args: argparse.Namespace) -> None:
+    """With ``--compile``: ``torch.compile`` must work on the device, before
+    anything is read or built."""
+    if not args.compile:
+        return
+    try:
+        check_compile_available(choose_device(args.device))
+    except CompileUnavailableError as error:
+        raise ValueError(f'--compile needs {error.needs}') from None
 
 
 def check_outputs(args: argparse.Namespace, outputs: Sequence[Tuple[str, str]]) -> None:
@@ -248,6 +266,7 @@ def prepare(args: argparse.Namespace) -> Tuple[Union[Animation, Comparison], Lis
     check_outputs(args, list(zip(outputs, ('--output', '--side-by-side'))))
     if args.keypoints and extra is None:
         raise ValueError('--keypoints draws on the side-by-side frames; add --side-by-side')
+    check_compile(args)
     source, video, repeats, fps, device = open_inputs(args)
     model = build_model(args, device)
     animation = Animation(model, source, video, args.mode, args.adapt_scale,
@@ -270,6 +289,7 @@ def prepare_comparison(args: argparse.Namespace) -> Tuple[Comparison, List[int],
         raise ValueError(f'--compare needs at least two models, got {len(args.compare)}; '
                          'for one, use --model NAME or --config/--checkpoint')
     check_outputs(args, [(args.output, '--output')])
+    check_compile(args)
     specs = resolve_model_specs(args.compare)
     source, video, repeats, fps, device = open_inputs(args)
     models = [load_model(spec.config, spec.checkpoint, args, device) for spec in specs]

@@ -5,8 +5,8 @@ reconstruction protocol (default) or the cross-identity animation protocol,
 and writes the metrics JSON, the per-video CSV and, on request, PNG strips
 and side-by-side videos. Bad input ends with a one-line ``error: ...`` and a
 non-zero exit status (2 for the command line, the config and a checkpoint
-file that is incomplete or unreadable, 1 for the rest), before any result
-file is written.
+file that is incomplete or unreadable, ``--compile`` where ``torch.compile``
+cannot run, 1 for the rest), before any result file is written.
 """
 import argparse
 import copy
@@ -19,8 +19,8 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 from cpabmm.checkpoint import CheckpointError, load_model_weights
-from cpabmm.engine import (PROTOCOLS, ConfigError, build_runner, load_tool_config,
-                           parse_with_launcher, per_video_csv_path)
+from cpabmm.engine import (PROTOCOLS, ConfigError, build_runner, enable_compile,
+                           load_tool_config, parse_with_launcher, per_video_csv_path)
 from cpabmm.evaluation import MetricUnavailableError
 from cpabmm.fileio import DestinationError, check_writable_destination
 from cpabmm.utils.tool import tool_main
@@ -49,6 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'N worst test videos to <work-dir>/side_by_side')
     parser.add_argument('--rank-by', metavar='METRIC',
                         help='the metric ranking videos for --side-by-side (default L1)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the networks (the motion fit stays eager); '
+                        'the first batches compile (minutes on a CPU)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. test_dataloader.dataset.data_root=data/vox')
@@ -83,6 +86,8 @@ def build_cfg(args: argparse.Namespace):
         raise ConfigError(f'{args.config} has no test_dataloader to evaluate on')
     if args.protocol == 'animation':
         use_animation_protocol(cfg)
+    if args.compile:
+        enable_compile(cfg)
     cfg.setdefault('test_evaluator', dict(type='AnimationEvaluator', metrics=None))
     test_cfg = dict(cfg.get('test_cfg') or {})
     test_cfg.setdefault('type', TEST_LOOP)

@@ -1,8 +1,9 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``.
 
-Exit status 2 with a one-line ``error: ...`` for a bad command line or config
-and for a checkpoint (``--resume PATH``, ``load_from``) that is no complete
-PyTorch file.
+Exit status 2 with a one-line ``error: ...`` for a bad command line or config,
+for a checkpoint (``--resume PATH``, ``load_from``) that is no complete
+PyTorch file, and for ``--compile`` where ``torch.compile`` cannot run
+(``error: --compile needs ...``).
 """
 import argparse
 import os.path as osp
@@ -11,7 +12,8 @@ import sys
 from mmengine.config import DictAction
 
 from cpabmm.checkpoint import CheckpointError
-from cpabmm.engine import ConfigError, build_runner, load_tool_config, parse_with_launcher
+from cpabmm.engine import (ConfigError, build_runner, enable_compile, load_tool_config,
+                           parse_with_launcher)
 from cpabmm.utils.tool import tool_main
 
 
@@ -29,6 +31,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp', action='store_true',
         help='mixed precision (bfloat16 autocast; CPU or a GPU with bfloat16)')
+    parser.add_argument(
+        '--compile', action='store_true',
+        help='torch.compile the networks (the motion fit stays eager); the first '
+        'iterations compile (minutes on a CPU)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -64,6 +70,8 @@ def build_cfg(args: argparse.Namespace):
     cfg = load_tool_config(args)
     if args.amp:
         apply_amp(cfg)
+    if args.compile:
+        enable_compile(cfg)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

@@ -10,13 +10,14 @@ from mmengine.registry import init_default_scope
 
 from cpabmm.checkpoint import load_model_weights
 from cpabmm.engine.config import apply_overrides, load_config
+from cpabmm.models.compile import check_compile_available, compile_model
 from cpabmm.registry import MODELS
 from cpabmm.utils import setup_runtime
 
 
 def init_model(config: Union[str, Path, Config], checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu',
-               cfg_options: Optional[dict] = None) -> torch.nn.Module:
+               cfg_options: Optional[dict] = None, compile: bool = False) -> torch.nn.Module:
     """Build the model of ``config`` in eval mode, with the weights of
     ``checkpoint`` (an MMEngine checkpoint, read with ``weights_only=True``
     and loaded strictly for inference: the parts only training uses, such as
@@ -29,6 +30,10 @@ def init_model(config: Union[str, Path, Config], checkpoint: Optional[str] = Non
         cfg_options: overrides merged into the config, e.g.
             ``{'model.motion.type': 'TPSMotion'}``; each key must exist
             (:func:`cpabmm.engine.config.check_override_keys`).
+        compile: compile the networks with ``torch.compile`` (the mode of
+            the device; the motion model's fit stays eager), see
+            :func:`cpabmm.models.compile.compile_model`; each network compiles
+            on its first call.
 
     Raises:
         ValueError: an unknown override key, a checkpoint that is no MMEngine
@@ -36,8 +41,13 @@ def init_model(config: Union[str, Path, Config], checkpoint: Optional[str] = Non
             do not fit the model (one message naming the keys);
             :class:`cpabmm.checkpoint.CheckpointError` (a ValueError) for a
             file that is no complete PyTorch checkpoint.
+        cpabmm.models.compile.CompileUnavailableError: ``compile`` where
+            ``torch.compile`` cannot run on ``device`` (checked before the
+            model is built).
     """
     setup_runtime()
+    if compile:
+        check_compile_available(device)
     if isinstance(config, Config):
         cfg = config
         apply_overrides(cfg, cfg_options)
@@ -48,4 +58,7 @@ def init_model(config: Union[str, Path, Config], checkpoint: Optional[str] = Non
     if checkpoint is not None:
         load_model_weights(model, str(checkpoint))
     model.cfg = cfg
-    return model.to(device).eval()
+    model = model.to(device).eval()
+    if compile:
+        compile_model(model, device)
+    return model

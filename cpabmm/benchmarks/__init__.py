@@ -6,8 +6,8 @@ errors) so that they can be printed, compared and checked.
 from .convergence import LossRecorderHook, convergence, convergence_config
 from .cpab_op import BackendTiming, CPABBenchmark, cpab_backend_timings
 from .demo import demo_memory, demo_peak_memory, demo_speed, demo_speeds, write_driving
-from .forward import (benchmark_forward, count_aten_ops, count_forward_ops,
-                      published_forward_timings, random_frames)
+from .forward import (benchmark_compiled_forward, benchmark_forward, count_aten_ops,
+                      count_forward_ops, published_forward_timings, random_frames)
 from .frozen_losses import dino_loss_cost, sam_arch, sam_loss_cost
 from .motion_fit import (SolverTiming, build_solvers, distribution_pairs, motion_device,
                          published_comparison, published_loop_seconds, solver_timings)
@@ -24,8 +24,8 @@ __all__ = [
     'BackendTiming', 'CPABBenchmark', 'CallTimer', 'DEMO_MEMORY_CONFIG', 'LossRecorderHook',
     'MODEL_NAMES', 'OFFICIAL_TREES', 'PUBLISHED_CONFIGS', 'PUBLISHED_MODELS',
     'SYNTHETIC_CONFIGS', 'SolverTiming', 'Stopwatch', 'Timing', 'available_official',
-    'benchmark_forward', 'build_official', 'build_solvers', 'config_step_timings',
-    'convergence',
+    'benchmark_compiled_forward', 'benchmark_forward', 'build_official', 'build_solvers',
+    'config_step_timings', 'convergence',
     'convergence_config', 'count_aten_ops', 'count_forward_ops', 'count_official_ops',
     'cpab_backend_timings', 'demo_memory', 'demo_peak_memory', 'demo_speed', 'demo_speeds',
     'dino_loss_cost', 'distribution_pairs', 'frozen_loss_step_times', 'measure',

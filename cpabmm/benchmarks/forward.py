@@ -103,12 +103,38 @@ def benchmark_forward(model: nn.Module, size: Union[int, Sequence[int]] = 256,
             'fit_cpu': fit.total.cpu / repeats, 'repeats': float(repeats)}
 
 
+def benchmark_compiled_forward(model: nn.Module, size: Union[int, Sequence[int]] = 256,
+                               repeats: int = 3, batch_size: int = 1,
+                               seed: int = 0) -> Dict[str, float]:
+    """:func:`benchmark_forward` of ``model`` after compiling its networks in
+    place (:func:`cpabmm.models.compile.compile_model`, the mode of its
+    device), with ``compile``: the wall and ``compile_cpu`` the CPU seconds
+    of the first call, which compiles them (from Inductor's on-disk caches
+    when an earlier run compiled the same graphs)."""
+    from cpabmm.models.compile import compile_model
+    device = next(model.parameters()).device
+    source, driving = random_frames(size, model.num_channels, batch_size, seed, device)
+    was_training = model.training
+    model.eval()
+    compile_model(model, device)
+    with torch.no_grad(), Stopwatch(device) as watch:
+        model.compute_outputs(source, driving)
+    model.train(was_training)
+    figures = benchmark_forward(model, size, repeats, batch_size, seed)
+    figures.update(compile=watch.elapsed.wall, compile_cpu=watch.elapsed.cpu)
+    return figures
+
+
 def published_forward_timings(config_root: str, names: Sequence[str], size: int = 256,
                               repeats: int = 3, device: Optional[torch.device] = None,
-                              count_ops: bool = False) -> Dict[str, Dict[str, float]]:
+                              count_ops: bool = False,
+                              compile: bool = False) -> Dict[str, Dict[str, float]]:
     """:func:`benchmark_forward` of the published architecture of each model
     family of ``names`` (random weights) at ``size`` x ``size``; with
-    ``count_ops``, also ``ops``: :func:`count_forward_ops` of the model."""
+    ``count_ops``, also ``ops``: :func:`count_forward_ops` of the model; with
+    ``compile``, then the same model compiled (:func:`benchmark_compiled_forward`),
+    as ``compiled_mean``, ``compiled_min``, ``compiled_cpu``,
+    ``compiled_fit``, ``compile`` and ``compile_cpu``."""
     from cpabmm.apis import init_model
     check_model_names(names)
     options = None if size == 256 else {'model.image_size': (size, size)}
@@ -119,4 +145,10 @@ def published_forward_timings(config_root: str, names: Sequence[str], size: int 
         results[name] = benchmark_forward(model, size, repeats)
         if count_ops:
             results[name]['ops'] = count_forward_ops(model, size)
+        if compile:
+            compiled = benchmark_compiled_forward(model, size, repeats)
+            results[name].update({f'compiled_{key}': compiled[key]
+                                  for key in ('mean', 'min', 'cpu', 'fit')})
+            results[name].update(compile=compiled['compile'],
+                                 compile_cpu=compiled['compile_cpu'])
     return results

@@ -9,7 +9,7 @@ from .initial_frames import InitialDrivingFrames
 from .model_wrapper import AnimatorDistributedDataParallel
 from .optim import ModuleClipOptimWrapper, ModuleOptimWrapperConstructor
 from .random_state import capture_random_state, restore_random_state
-from .runner import build_runner
+from .runner import build_runner, enable_compile
 from .side_by_side import SideBySideRecorder
 from .test_loop import PROTOCOLS, AnimationTestLoop, per_video_csv_path
 
@@ -20,6 +20,7 @@ __all__ = [
     'NonFiniteLossError', 'NonFiniteLossHook', 'PROTOCOLS', 'RandomStateHook',
     'SafeCheckpointHook', 'SetEpochHook', 'SideBySideRecorder', 'build_runner',
     'capture_random_state',
-    'check_override_keys', 'load_config', 'load_tool_config', 'parse_with_launcher',
+    'check_override_keys', 'enable_compile', 'load_config', 'load_tool_config',
+    'parse_with_launcher',
     'per_video_csv_path', 'prepare_cpu_distributed', 'restore_random_state',
 ]
