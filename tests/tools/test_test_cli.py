@@ -123,7 +123,10 @@ def test_reconstruction_end_to_end(tmp_path, tpsmm):
 
     document = json.loads(out.read_text())
     metrics, skipped, meta = document['metrics'], document['skipped'], document['meta']
-    assert set(metrics) == {'L1', 'PSNR', 'SSIM', 'MotionError'}
+    breakdown = {f'{b}/{k}' for b in ('small', 'medium', 'large')
+                 for k in ('frames', 'motion_px_min', 'motion_px_max', 'MotionError', 'L1',
+                           'PSNR', 'SSIM')}
+    assert set(metrics) == {'L1', 'PSNR', 'SSIM', 'MotionError'} | breakdown
     assert set(skipped) == {'LPIPS', 'AKD'}
     assert 'alexnet' in skipped['LPIPS'] and 'not found' in skipped['LPIPS']
     assert 'MotionError' in skipped['AKD']
