@@ -15,8 +15,9 @@ SETUPTOOLS_SPEC ?= setuptools wheel
 STAMP := $(VENV)/.cpabmm-installed
 EXT_SOURCES := $(shell find cpabmm/ops/csrc -name '*.cpp' -o -name '*.cu' -o -name '*.h' -o -name '*.cuh' 2>/dev/null)
 DEMO_OUT ?= outputs/demo
-# the model-zoo checkpoint bundled in model_zoo/ (tools/download.py --list)
-DEMO_MODEL ?= cpabmm-lite
+# the model-zoo checkpoints bundled in model_zoo/ (tools/download.py --list),
+# animated side by side
+DEMO_MODELS ?= fomm-lite tpsmm-lite cpabmm-lite
 
 .PHONY: setup demo test clean
 
@@ -39,12 +40,10 @@ test: setup
 
 demo: setup
 	$(PY) tools/demo.py --source demo/source.png --driving demo/driving.mp4 \
-		--model $(DEMO_MODEL) --keypoints \
-		--output $(DEMO_OUT)/result.mp4 --side-by-side
-	@echo "Result:  $(DEMO_OUT)/result.mp4"
-	@echo "Preview: $(DEMO_OUT)/result_side_by_side.mp4 (source | driving | result, with keypoints)"
-	@echo "The bundled $(DEMO_MODEL) checkpoint is small and trained briefly on synthetic videos only:"
-	@echo "see model_zoo/README.md for what it can do and how to get a full model."
+		--compare $(DEMO_MODELS) --keypoints --output $(DEMO_OUT)/compare.mp4
+	@echo "Result:  $(DEMO_OUT)/compare.mp4 (source | driving | $(DEMO_MODELS), with keypoints)"
+	@echo "The bundled checkpoints are small and trained briefly on synthetic videos only:"
+	@echo "see docs/results.md for how they compare and model_zoo/README.md for full models."
 
 clean:
 	rm -rf build *.egg-info cpabmm/*.so $(DEMO_OUT)

@@ -176,7 +176,7 @@ def test_model_specs(tmp_path):
     zoo, tps, fomm = resolve_model_specs(
         [' cpabmm-lite ', f'{CONFIGS["tpsmm"]}:{a}', f'{CONFIGS["fomm"]}:{b}'])
     assert zoo.label == 'cpabmm-lite' and zoo.config.endswith(
-        'cpabmm_k10-lite_1xb8-40e_synthetic-64.py')
+        'cpabmm_k10-lite_1xb8-20e_synthetic-64.py')
     assert osp.basename(zoo.checkpoint) == 'cpabmm_k10-lite_synthetic-64.pth'
     assert (tps.label, tps.config, tps.checkpoint) == (
         'tpsmm_k10-lite_1xb8-20e_synthetic-64', CONFIGS['tpsmm'], str(a))

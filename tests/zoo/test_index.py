@@ -13,7 +13,6 @@ from .conftest import REPO, folder_listing, sha256_of, write_index
 
 PAYLOAD = b'weights' * 1000
 CONFIG = 'configs/cpabmm/cpabmm_k10-lite_1xb8-20e_synthetic-64.py'
-BUNDLED_CONFIG = 'configs/cpabmm/cpabmm_k10-lite_1xb8-40e_synthetic-64.py'
 
 
 @pytest.fixture(scope='module')
@@ -204,8 +203,18 @@ def test_repository_official_entries(repo_index):
         assert command[-2:] == ['--model', entry.collection.lower()]
 
 
-def test_repository_bundled_entry(repo_index):
-    entry = find_model(repo_index, 'cpabmm-lite')
-    assert entry.name == 'cpabmm_k10-lite_synthetic-64'
-    assert entry.config == osp.join(REPO, *BUNDLED_CONFIG.split('/'))
-    assert entry.weights == osp.join(REPO, 'model_zoo', 'cpabmm_k10-lite_synthetic-64.pth')
+@pytest.mark.parametrize('alias,name,config', [
+    ('fomm-lite', 'fomm_k10-lite_synthetic-64', 'configs/fomm/fomm_k10-lite_1xb8-20e_synthetic-64.py'),
+    ('tpsmm-lite', 'tpsmm_k10-lite_synthetic-64',
+     'configs/tpsmm/tpsmm_k10-lite_1xb8-20e_synthetic-64.py'),
+    ('cpabmm-lite', 'cpabmm_k10-lite_synthetic-64',
+     'configs/cpabmm/cpabmm_k10-lite_1xb8-20e_synthetic-64.py'),
+    ('cpabmm-lite-40e', 'cpabmm_k10-lite-40e_synthetic-64',
+     'configs/cpabmm/cpabmm_k10-lite_1xb8-40e_synthetic-64.py'),
+])
+def test_repository_bundled_entries(repo_index, alias, name, config):
+    entry = find_model(repo_index, alias)
+    assert entry.name == name
+    assert entry.config == osp.join(REPO, *config.split('/'))
+    assert entry.weights == osp.join(REPO, 'model_zoo', f'{name}.pth')
+    assert osp.isfile(entry.weights)
