@@ -28,7 +28,8 @@ $(STAMP): setup.py pyproject.toml $(wildcard requirements/*.txt) $(EXT_SOURCES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q $(SETUPTOOLS_SPEC)
 	$(PY) -m pip install -q $(TORCH_SPEC)
-	$(PY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt
+	$(PY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt \
+		-r requirements/onnx.txt -r requirements/webui.txt
 	$(PY) -m pip install -q --no-deps -r requirements/faces.txt
 	$(PY) -m pip install -q --no-build-isolation -e .
 	@# the compiled op imports and agrees with the reference (CPABMM_WITH_OPS=0: not required)

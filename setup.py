@@ -211,6 +211,8 @@ setup(
     extras_require={
         'tests': read_requirements('tests'),
         'optional': read_requirements('optional'),
+        'onnx': read_requirements('onnx'),
+        'webui': read_requirements('webui'),
     },
     ext_modules=EXTENSIONS,
     cmdclass=get_cmdclass(EXTENSIONS),
