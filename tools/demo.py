@@ -55,7 +55,9 @@ from mmengine.logging import print_log
 from tqdm import tqdm
 
 from cpabmm.apis import MODES, Animation, Comparison, init_model, resolve_model_specs
+from cpabmm.apis import media
 from cpabmm.apis.best_frame import LandmarkDetectorUnavailable
+from cpabmm.apis.inference import choose_device
 from cpabmm.apis.media import FIT_MODES, DrivingVideo, load_image, open_driving
 from cpabmm.engine import load_config
 from cpabmm.fileio import WriteError, check_writable_destination
@@ -75,14 +77,9 @@ NOT_WITH_COMPARE = ('model', 'config', 'checkpoint', 'random_weights', 'side_by_
 def parse_size(text: str) -> Tuple[int, int]:
     """``'256'`` or ``'HxW'`` (e.g. ``'384x256'``) as ``(height, width)``."""
     try:
-        sides = [int(side) for side in text.lower().split('x')]
-    except ValueError:
-        sides = []
-    if len(sides) == 1:
-        sides = sides * 2
-    if len(sides) != 2 or min(sides) <= 0:
-        raise argparse.ArgumentTypeError(f'size must be N or HxW, got {text!r}')
-    return sides[0], sides[1]
+        return media.parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -157,14 +154,6 @@ def side_by_side_path(output: str, value: Optional[str]) -> Optional[str]:
         return value
     stem, ext = osp.splitext(output)
     return f'{stem}_side_by_side{ext}'
-
-
-def choose_device(requested: Optional[str]) -> str:
-    if requested is None:
-        return 'cuda' if torch.cuda.is_available() else 'cpu'
-    if requested.startswith('cuda') and not torch.cuda.is_available():
-        raise ValueError(f'--device {requested}: no CUDA device here; use --device cpu')
-    return requested
 
 
 def model_files(args: argparse.Namespace) -> Tuple[str, Optional[str]]:

@@ -62,3 +62,18 @@ def init_model(config: Union[str, Path, Config], checkpoint: Optional[str] = Non
     if compile:
         compile_model(model, device)
     return model
+
+
+def choose_device(requested: Optional[str] = None) -> str:
+    """``requested`` (``'cpu'``, ``'cuda'``, ``'cuda:1'``...), checked, or
+    ``'cuda'`` when available and ``'cpu'`` otherwise.
+
+    Raises:
+        ValueError: a CUDA device where there is none
+            (``--device cuda: no CUDA device here; use --device cpu``).
+    """
+    if requested is None:
+        return 'cuda' if torch.cuda.is_available() else 'cpu'
+    if requested.startswith('cuda') and not torch.cuda.is_available():
+        raise ValueError(f'--device {requested}: no CUDA device here; use --device cpu')
+    return requested

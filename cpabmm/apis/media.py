@@ -27,6 +27,23 @@ ALPHA_BACKGROUND = (255, 255, 255)
 Size = Tuple[int, int]
 
 
+def parse_size(text: str) -> Size:
+    """``'256'`` or ``'HxW'`` (e.g. ``'384x256'``) as ``(height, width)``.
+
+    Raises:
+        ValueError: ``size must be N or HxW, got '...'``.
+    """
+    try:
+        sides = [int(side) for side in text.strip().lower().split('x')]
+    except ValueError:
+        sides = []
+    if len(sides) == 1:
+        sides = sides * 2
+    if len(sides) != 2 or min(sides) <= 0:
+        raise ValueError(f'size must be N or HxW, got {text!r}')
+    return sides[0], sides[1]
+
+
 def is_image_path(path: Any) -> bool:
     """Whether ``path`` names an image file (by its extension)."""
     return (isinstance(path, (str, os.PathLike)) and not osp.isdir(path)
