@@ -38,6 +38,13 @@ def _cache_name(url: str, sha256: str) -> str:
     return name
 
 
+def cached_path(url: str, sha256: str, dest: Optional[str] = None) -> str:
+    """Where the download of ``url`` with the SHA-256 ``sha256`` is (or would
+    be) cached: the file :func:`fetch_url` returns, without touching it or
+    the network."""
+    return osp.join(cache_dir(dest), _cache_name(url, normalise_sha256(sha256)))
+
+
 def fetch_url(url: str, sha256: str, dest: Optional[str] = None,
               progress: bool = True) -> str:
     """The cached, verified copy of ``url`` (http, https or file); downloaded
@@ -52,7 +59,7 @@ def fetch_url(url: str, sha256: str, dest: Optional[str] = None,
     if scheme not in URL_SCHEMES:
         raise ValueError(f'{url}: unsupported URL scheme {scheme!r} (use one of '
                          f'{", ".join(URL_SCHEMES)}, or a local path)')
-    path = osp.join(cache_dir(dest), _cache_name(url, sha256))
+    path = cached_path(url, sha256, dest)
     if osp.lexists(path):
         actual = file_sha256(path) if osp.isfile(path) else None
         if actual == sha256:

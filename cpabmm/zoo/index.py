@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import os.path as osp
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -52,6 +53,27 @@ class OfficialCheckpoint:
     file: str
     locations: Tuple[str, ...]
     convert: str
+
+    @property
+    def converted_name(self) -> Optional[str]:
+        """The file name the ``convert`` command writes (its output's base
+        name, e.g. ``tpsmm_vox-256.pth``), None where it names none."""
+        try:
+            words = shlex.split(self.convert)
+        except ValueError:
+            return None
+        tools = [i for i, word in enumerate(words) if word.endswith('convert_checkpoint.py')]
+        if not tools:
+            return None
+        positional, skip = [], False
+        for word in words[tools[0] + 1:]:
+            if skip:
+                skip = False
+            elif word.startswith('-'):
+                skip = word == '--model'  # the one option that takes a value
+            else:
+                positional.append(word)
+        return osp.basename(positional[1]) if len(positional) >= 2 else None
 
 
 @dataclass(frozen=True)
