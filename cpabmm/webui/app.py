@@ -14,6 +14,7 @@ folder), never a public share link.
 from __future__ import annotations
 
 import html
+import inspect
 import ipaddress
 import os
 import os.path as osp
@@ -36,7 +37,7 @@ from .storage import ResultStore
 PRIVATE_ENVIRONMENT = {
     'GRADIO_ANALYTICS_ENABLED': 'False',
     'HF_HUB_OFFLINE': '1',
-    'HF_HUB_DISABLE_TELEMETRY': '1',
+    'HF_HUB_DISABLE_TELEMETRY': 'True',  # as Gradio sets it
     'HF_HUB_DISABLE_IMPLICIT_TOKEN': '1',
     'DO_NOT_TRACK': '1',
 }
@@ -154,10 +155,13 @@ def build_app(app: WebApp) -> Any:
             options = JobOptions(mode, adapt_scale, find_best_frame, keypoints, size, fit)
 
             def report(stage: str, done: int, total: Optional[int]) -> None:
-                progress((done, total), desc=stage, unit='frames')
+                unit = 'models' if stage.startswith('loading') else 'frames'
+                progress((done, total), desc=stage, unit=unit)
 
-            result: JobResult = run_job(find_choices(app.choices, labels), source, driving,
-                                        options, app.store, app.models, app.limits, report)
+            chosen = find_choices(app.choices, labels)
+            chosen.sort(key=app.choices.index)  # the page's order, however they were checked
+            result: JobResult = run_job(chosen, source, driving, options, app.store,
+                                        app.models, app.limits, report)
         except JOB_ERRORS as error:
             raise page_error(gr, error, [source, driving]) from None
         print_log(f'job done: {result.folder}', logger='current')
@@ -183,7 +187,7 @@ def build_app(app: WebApp) -> Any:
         models = gr.CheckboxGroup(
             [(choice.description, choice.label) for choice in app.choices],
             value=[choice.label for choice in first], label='models',
-            info='side by side in the order checked', elem_id='models')
+            info='one column each, in this order', elem_id='models')
         with gr.Row():
             mode = gr.Radio(list(available_modes(first)), value='relative', label='mode',
                             elem_id='mode')
@@ -236,12 +240,16 @@ def launch(app: WebApp, host: str = '127.0.0.1', port: Optional[int] = None,
     if not is_loopback(host):
         print_log(f'serving on {host}: anyone who can reach this machine can use the app',
                   logger='current')
+    # off where this Gradio has them: MCP server, server-side rendering (Node),
+    # app install, run history (which can save runs to Hugging Face), monitoring
+    optional = dict(mcp_server=False, ssr_mode=False, pwa=False, run_history=False,
+                    enable_monitoring=False, footer_links=['api', 'settings'])
+    accepted = inspect.signature(blocks.launch).parameters
     _, local_url, _ = blocks.launch(
         server_name=host, server_port=port, share=False, prevent_thread_lock=True,
         quiet=True, inbrowser=False, show_error=False, allowed_paths=[app.store.root],
-        max_file_size=app.limits.max_upload_bytes, enable_monitoring=False,
-        mcp_server=False, ssr_mode=False, pwa=False, run_history=False,
-        footer_links=['api', 'settings'])
+        max_file_size=app.limits.max_upload_bytes,
+        **{name: value for name, value in optional.items() if name in accepted})
     app.store.start_sweeping()
     on_ready(local_url)
     return blocks, local_url

@@ -130,7 +130,9 @@ def test_bad_uploads_fail_with_the_cli_message(broken, demo, capsys, tmp_path, c
     (Limits(), JobOptions(size='0x3'), r"^size must be N or HxW, got '0x3'$"),
     (Limits(), JobOptions(fit='zoom'), r"^fit must be one of \('crop', 'pad', 'stretch'\)"),
     (Limits(), JobOptions(mode='wild'), r'^mode must be one of'),
-], ids=['frames', 'side', 'file size', 'avd', 'size', 'fit', 'mode'])
+    (Limits(), JobOptions(find_best_frame=True), r'^no face found in the source image; '
+     r'find_best_frame needs one'),
+], ids=['frames', 'side', 'file size', 'avd', 'size', 'fit', 'mode', 'best frame'])
 def test_limits_and_options(limits, options, message, choices, models, store, clip):
     with pytest.raises(ValueError, match=message):
         run_job(find_choices(choices, ['fomm-lite']), SOURCE, clip, options, store, models,
