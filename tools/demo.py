@@ -7,6 +7,13 @@
     python tools/demo.py --source photo.jpg --driving talk.mp4 --model cpabmm-lite
     python tools/demo.py --source photo.jpg --driving talk.mp4 \\
         --compare cpabmm-lite CONFIG:CHECKPOINT --output compare.mp4 [--keypoints]
+    python tools/demo.py --source photo.jpg --driving talk.mp4 \\
+        --backend onnxruntime --onnx EXPORT_DIR
+
+``--backend onnxruntime --onnx EXPORT_DIR`` animates with the graphs that
+``tools/export_onnx.py`` wrote (on the CPU unless ``--device cuda``, which
+needs onnxruntime-gpu); it replaces ``--model``, ``--config``,
+``--checkpoint``, ``--cfg-options``, ``--compile`` and ``--compare``.
 
 ``--model`` takes a model zoo name or alias (``tools/download.py --list``)
 and uses its config and its checkpoint, verified by SHA-256 and downloaded
@@ -54,10 +61,12 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 from tqdm import tqdm
 
-from cpabmm.apis import MODES, Animation, Comparison, init_model, resolve_model_specs
+from cpabmm.apis import (MODES, Animation, Comparison, OnnxAnimator, init_model,
+                         resolve_model_specs)
 from cpabmm.apis import media
 from cpabmm.apis.best_frame import LandmarkDetectorUnavailable
 from cpabmm.apis.inference import choose_device
+from cpabmm.apis.onnx_animator import OnnxRuntimeUnavailable
 from cpabmm.apis.media import FIT_MODES, DrivingVideo, load_image, open_driving
 from cpabmm.engine import load_config
 from cpabmm.fileio import WriteError, check_writable_destination
@@ -73,6 +82,11 @@ from cpabmm.zoo import DownloadError, resolve_model
 BAR_FORMAT = '{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}]'
 #: options that --compare replaces (it names every model itself)
 NOT_WITH_COMPARE = ('model', 'config', 'checkpoint', 'random_weights', 'side_by_side')
+#: where the networks run: PyTorch, or onnxruntime with exported graphs
+BACKENDS = ('pytorch', 'onnxruntime')
+#: options of the PyTorch model that an onnxruntime export replaces
+NOT_WITH_ONNX = ('model', 'compare', 'config', 'checkpoint', 'random_weights', 'cfg_options',
+                 'compile')
 
 def parse_size(text: str) -> Tuple[int, int]:
     """``'256'`` or ``'HxW'`` (e.g. ``'384x256'``) as ``(height, width)``."""
@@ -101,6 +115,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--config', help='model config (or use --model)')
     parser.add_argument('--checkpoint', help='checkpoint of that config (converted official '
                         'checkpoints: tools/convert_checkpoint.py)')
+    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
+                        help='pytorch (default), or onnxruntime with the graphs of --onnx')
+    parser.add_argument('--onnx', metavar='DIR',
+                        help='--backend onnxruntime: the folder tools/export_onnx.py wrote '
+                        '(instead of --model, --config and --checkpoint)')
     parser.add_argument('--random-weights', action='store_true',
                         help='run without a checkpoint; the output is MEANINGLESS (pipeline '
                         'tests only)')
@@ -189,10 +208,31 @@ def load_model(config: str, checkpoint: Optional[str], args: argparse.Namespace,
     return model
 
 
-def build_model(args: argparse.Namespace, device: str) -> torch.nn.Module:
+def build_model(args: argparse.Namespace, device: str) -> Union[torch.nn.Module, OnnxAnimator]:
     """The model of ``--model``, or of ``--config`` with ``--checkpoint``
-    (or random weights)."""
+    (or random weights), or the graphs of ``--onnx`` on onnxruntime."""
+    if args.backend == 'onnxruntime':
+        runtime = OnnxAnimator(args.onnx, device=device)
+        print_log(f'onnxruntime on {device}: {runtime}', logger='current')
+        return runtime
     return load_model(*model_files(args), args, device)
+
+
+def check_backend(args: argparse.Namespace) -> None:
+    """``--backend onnxruntime`` takes ``--onnx`` and none of the PyTorch
+    model's options; ``--onnx`` needs that backend."""
+    if args.backend == 'pytorch':
+        if args.onnx is not None:
+            raise ValueError('--onnx runs exported graphs: add --backend onnxruntime')
+        return
+    given = [f'--{name.replace("_", "-")}' for name in NOT_WITH_ONNX
+             if getattr(args, name) not in (None, False)]
+    if given:
+        raise ValueError(f'--backend onnxruntime runs the exported graphs of --onnx; drop '
+                         f'{", ".join(given)}')
+    if args.onnx is None:
+        raise ValueError('--backend onnxruntime needs --onnx DIR, a folder written by '
+                         'tools/export_onnx.py')
 
 
 def check_compile(args: argparse.Namespace) -> None:
@@ -243,6 +283,7 @@ def prepare(args: argparse.Namespace) -> Tuple[Union[Animation, Comparison], Lis
     animation (with ``--compare``, the models and their comparison); returns
     it, how often to write each animated frame, the output frame rate and
     the output paths."""
+    check_backend(args)
     if args.compare is not None:
         return prepare_comparison(args)
     outputs = [args.output]
@@ -257,6 +298,8 @@ def prepare(args: argparse.Namespace) -> Tuple[Union[Animation, Comparison], Lis
         raise ValueError('--keypoints draws on the side-by-side frames; add --side-by-side')
     check_compile(args)
     source, video, repeats, fps, device = open_inputs(args)
+    if args.backend == 'onnxruntime' and args.device is None:
+        device = 'cpu'
     model = build_model(args, device)
     animation = Animation(model, source, video, args.mode, args.adapt_scale,
                           args.initial_frame, args.size, args.fit, args.batch_size)
@@ -342,7 +385,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print_log(f'--find-best-frame only changes relative mode; ignored in '
                           f'{args.mode} mode', logger='current', level=logging.WARNING)
         write(animation, repeats, fps, outputs, args)
-    except (ValueError, LandmarkDetectorUnavailable, DownloadError) as err:
+    except (ValueError, LandmarkDetectorUnavailable, DownloadError,
+            OnnxRuntimeUnavailable) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     except WriteError as err:  # a full disk, an I/O error: not the arguments

@@ -49,6 +49,14 @@ def _sample(kp: Keypoints, index: int) -> Keypoints:
     return {name: value[index].cpu() for name, value in kp.items()}
 
 
+def model_device(model: Any) -> torch.device:
+    """Where a model takes its inputs: its parameters' device, or the
+    ``device`` of a runtime that is no module (:class:`~cpabmm.apis.OnnxAnimator`)."""
+    if isinstance(model, torch.nn.Module):
+        return next(model.parameters()).device
+    return model.device
+
+
 def resolve_size(model: torch.nn.Module, size: Union[int, Sequence[int], None]) -> Size:
     """The ``(height, width)`` frames are brought to: the model's fixed
     ``image_size``, else ``size`` (an int for squares), else 256."""
@@ -126,7 +134,7 @@ class Animation:
         self.size = resolve_size(model, size)
         self.fit = fit
         self.batch_size = batch_size
-        self.device = next(model.parameters()).device
+        self.device = model_device(model)
         self.source = prepare_image(source, self.size, fit)
         self.video = driving if isinstance(driving, DrivingVideo) else open_driving(driving)
         count = self.video.num_frames

@@ -52,3 +52,20 @@ def split_official(flat) -> dict:
         entry, rest = key.split('.', 1)
         nested.setdefault(entry, OrderedDict())[rest] = value
     return nested
+
+
+def recipe_weights_for(model, official_family: str, shapes) -> 'OrderedDict[str, torch.Tensor]':
+    """Recipe weights in our layout for every network weight of ``model``
+    (any widths, e.g. CPABMM's dense motion network for N = 11): each drawn
+    under the official key that ``official_family``'s converter maps to it
+    (keys of the fixture's ``state_dict_shapes``), with the model's shape.
+    The motion model's buffers keep their values."""
+    from cpabmm.checkpoint import official_format
+    official_key = {official_format(official_family).convert_key(key): key for key in shapes}
+    weights = OrderedDict()
+    for key, value in model.state_dict().items():
+        if key.startswith('motion.'):
+            weights[key] = value
+        else:
+            weights[key] = recipe_tensor(official_key[key], value.shape)
+    return weights

@@ -1,7 +1,7 @@
 """The dense motion network, generic over the motion model."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -110,17 +110,20 @@ class DenseMotionNetwork(nn.Module):
         """Image sides must be multiples of this."""
         return 2 ** (num_halvings(self.scale_factor) + self.num_blocks)
 
-    def sparse_motions(self, source: Tensor, motion: BaseMotion, motion_params: MotionParams,
-                       bg_affine: Optional[Tensor] = None) -> Tensor:
-        """The N + 1 backward transformations on the source's pixel grid,
-        background first: ``[B, N + 1, h, w, 2]``."""
-        batch, _, h, w = source.shape
-        grid = coordinate_grid((h, w), source.dtype, source.device)
-        foreground = in_float32(motion.warp, motion_params, grid)
-        background = grid.expand(batch, 1, h, w, 2)
-        if bg_affine is not None:
-            background = apply_projective(bg_affine, background)
-        return torch.cat([background, foreground], dim=1)
+    def working_size(self, size: Sequence[int]) -> Tuple[int, int]:
+        """``(h, w)`` of the working resolution for ``(H, W)`` input frames."""
+        return tuple(int(side * self.scale_factor) for side in size)
+
+    def motion_warps(self, source: Tensor, motion: BaseMotion,
+                     motion_params: MotionParams) -> Tensor:
+        """The motion model's N backward transformations on the working
+        resolution's pixel grid, ``[B, N, h, w, 2]``."""
+        if motion.num_transforms != self.num_transforms:
+            raise ValueError(f'the motion model gives {motion.num_transforms} transformations '
+                             f'but this network was built for {self.num_transforms}')
+        grid = coordinate_grid(self.working_size(source.shape[-2:]), source.dtype,
+                               source.device)
+        return in_float32(motion.warp, motion_params, grid)
 
     def _hourglass_input(self, source: Tensor, kp_source: Keypoints, kp_driving: Keypoints,
                          deformed: Tensor) -> Tensor:
@@ -162,12 +165,21 @@ class DenseMotionNetwork(nn.Module):
             [B, N+1, C, h, w], ``contribution_maps`` [B, N+1, h, w], ``flow``
             [B, h, w, 2] and ``occlusion`` (a list of [B, 1, h_i, w_i]).
         """
-        if motion.num_transforms != self.num_transforms:
-            raise ValueError(f'the motion model gives {motion.num_transforms} transformations '
-                             f'but this network was built for {self.num_transforms}')
+        warps = self.motion_warps(source, motion, motion_params)
+        return self.from_warps(source, kp_source, kp_driving, warps, bg_affine, dropout_p)
+
+    def from_warps(self, source: Tensor, kp_source: Keypoints, kp_driving: Keypoints,
+                   warps: Tensor, bg_affine: Optional[Tensor] = None,
+                   dropout_p: Optional[float] = None) -> Dict[str, object]:
+        """:meth:`forward` given the motion model's transformations ``warps``
+        (:meth:`motion_warps`, e.g. computed outside an exported graph)."""
         source = self.downsample(source)
         batch, channels, h, w = source.shape
-        sparse = self.sparse_motions(source, motion, motion_params, bg_affine)
+        background = coordinate_grid((h, w), source.dtype, source.device).expand(
+            batch, 1, h, w, 2)
+        if bg_affine is not None:
+            background = apply_projective(bg_affine, background)
+        sparse = torch.cat([background, warps], dim=1)
         n = sparse.shape[1]
         repeated = source.unsqueeze(1).expand(batch, n, channels, h, w)
         deformed = F.grid_sample(repeated.reshape(batch * n, channels, h, w),

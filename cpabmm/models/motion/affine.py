@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from cpabmm.ops.cpab.checks import has_nonfinite, listed
+from cpabmm.ops.cpab.checks import checked, has_nonfinite, listed
 from cpabmm.registry import MODELS
 from .base import BaseMotion, Keypoints, MotionParams
 
@@ -34,6 +34,7 @@ class AffineMotion(BaseMotion):
     """
 
     keypoint_grouping = 'per_keypoint'
+    onnx_exportable = True
 
     def __init__(self, num_keypoints: int = 10, use_jacobian: bool = True):
         super().__init__()
@@ -51,10 +52,9 @@ class AffineMotion(BaseMotion):
                                  'both keypoint dicts; use a detector that estimates them or '
                                  'set use_jacobian=False')
             driving = kp_driving['jacobian']
-            try:
-                inverse = torch.inverse(driving)
-            except torch.linalg.LinAlgError as error:
-                raise _not_invertible(torch.linalg.inv_ex(driving).info != 0) from error
+            inverse, info = torch.linalg.inv_ex(driving)
+            if checked(info) and bool(info.any()):
+                raise _not_invertible(info != 0)
             if has_nonfinite(inverse):
                 raise _not_invertible(~torch.isfinite(inverse).flatten(2).all(dim=2))
             params['jacobian'] = torch.matmul(kp_source['jacobian'], inverse)

@@ -44,6 +44,10 @@ class BaseMotion(nn.Module, metaclass=ABCMeta):
     #: ``--cfg-options model.motion.type=...`` swaps only between motion models
     #: of the same one (:mod:`cpabmm.engine.motion_swap`).
     keypoint_grouping: Optional[str] = None
+    #: whether :meth:`fit` and :meth:`warp` trace into an ONNX graph
+    #: (:mod:`cpabmm.deploy`); otherwise an export keeps them in PyTorch and
+    #: the exported dense motion network takes their transformations as input
+    onnx_exportable: bool = False
 
     @abstractmethod
     def fit(self, kp_source: Keypoints, kp_driving: Keypoints) -> MotionParams:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from cpabmm.ops.cpab.checks import bad_rows, has_nonfinite, listed
+from cpabmm.ops.cpab.checks import bad_rows, checked, has_nonfinite, listed
 from cpabmm.registry import MODELS
 from .base import BaseMotion, Keypoints, MotionParams
 
@@ -47,6 +47,7 @@ class TPSMotion(BaseMotion):
     """
 
     keypoint_grouping = 'groups'
+    onnx_exportable = True
 
     def __init__(self, num_groups: int = 10, points_per_group: int = 5,
                  regularizer: float = 0.01):
@@ -76,15 +77,13 @@ class TPSMotion(BaseMotion):
         system = system + self.regularizer * torch.eye(n + 3, dtype=system.dtype,
                                                        device=system.device)
         rhs = torch.cat([target, control.new_zeros(batch, self.num_groups, 3, 2)], dim=2)
-        try:
-            inverse = torch.inverse(system)
-        except torch.linalg.LinAlgError as error:
-            singular = torch.linalg.inv_ex(system).info.reshape(batch, self.num_groups) != 0
+        inverse, info = torch.linalg.inv_ex(system)
+        if checked(info) and bool(info.any()):
             raise ValueError(
                 f'TPSMotion.fit: the spline system is singular for (sample, group) '
-                f'{listed(singular)}: with regularizer={self.regularizer} the driving '
-                'keypoints of a group must be distinct and not all on one line; use '
-                'regularizer > 0 (published: 0.01)') from error
+                f'{listed(info.reshape(batch, self.num_groups) != 0)}: with regularizer='
+                f'{self.regularizer} the driving keypoints of a group must be distinct and '
+                'not all on one line; use regularizer > 0 (published: 0.01)')
         solution = torch.matmul(inverse, rhs)  # [B, K, n + 3, 2]
         if has_nonfinite(solution):
             raise ValueError(

@@ -12,7 +12,8 @@ motion models' ``fit`` run
 * on other devices only when switched on, with ``CPABMM_CHECK_FINITE=1`` in
   the environment or :func:`set_finite_checks` (one synchronisation per check:
   for finding the cause of a non-finite loss);
-* never while ``torch.compile`` traces.
+* never while ``torch.compile`` or an exporter (``torch.export``, ONNX)
+  traces.
 
 Unchecked, non-finite values propagate (nan in, nan out) to the loss, which
 :class:`~cpabmm.engine.NonFiniteLossHook` reports.
@@ -47,7 +48,7 @@ def set_finite_checks(every_device: bool) -> bool:
 
 def checked(tensor: Tensor) -> bool:
     """Whether the values of ``tensor`` are checked (see the module docstring)."""
-    if torch.compiler.is_compiling():
+    if torch.compiler.is_compiling() or torch.compiler.is_exporting():
         return False
     return _every_device or tensor.device.type == 'cpu'
 
