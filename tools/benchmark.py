@@ -12,6 +12,8 @@ Usage::
                                     [--device cpu] [--official DIR] [--compile]
     python tools/benchmark.py demo [--frames 4] [--memory-frames 10 1000]
     python tools/benchmark.py startup [--model cpabmm-lite] [--device cpu] [--repeat 3]
+    python tools/benchmark.py onnx [--models FOMM TPSMM CPABMM] [--size 256] [--repeat 3]
+                                   [--device cpu]
     python tools/benchmark.py losses [--sam-arch vit_b] [--sizes 64x8 256x2]
     python tools/benchmark.py converge [--iters 300] [--models FOMM TPSMM CPABMM]
 
@@ -394,6 +396,36 @@ def add_startup_parser(subparsers) -> None:
     p.set_defaults(run=run_startup)
 
 
+# onnx ---------------------------------------------------------------------
+def run_onnx(args: argparse.Namespace) -> None:
+    print(machine())
+    threads = torch.get_num_threads()
+    print(f'per frame (driving keypoints, motion, dense motion, generator) of the published '
+          f'architectures, random weights, batch 1 at {args.size}x{args.size}, best of '
+          f'{args.repeat} after a warm-up; PyTorch eager and onnxruntime ({threads} intra-op '
+          f'threads each) on {args.device}:')
+    for name in args.models:
+        t = benchmarks.onnx_frame_timings(CONFIG_ROOT, [name], args.size, args.repeat,
+                                          args.device)[name]
+        ratio = t['torch'].ratio(t['onnx'])
+        fit = 'in the graph' if t['in_graph'] else 'in PyTorch'
+        print(f"  {name:7s} PyTorch {t['torch'].wall:7.3f} s wall {t['torch'].cpu:7.3f} s CPU; "
+              f"onnxruntime {t['onnx'].wall:7.3f} s wall {t['onnx'].cpu:7.3f} s CPU; "
+              f'PyTorch / onnxruntime {ratio.wall:.2f}x wall {ratio.cpu:.2f}x CPU '
+              f"(motion fit {fit}; export {t['export']:.1f} s; mean |difference| "
+              f"{t['difference']:.1e})", flush=True)
+
+
+def add_onnx_parser(subparsers) -> None:
+    p = subparsers.add_parser('onnx', help='PyTorch eager against onnxruntime per frame')
+    add_models_argument(p)
+    p.add_argument('--size', type=int, default=256, help='image side')
+    p.add_argument('--repeat', type=int, default=3, help='timed frames per model')
+    p.add_argument('--device', default='cpu',
+                   help='cpu, or cuda (onnxruntime-gpu\'s CUDA provider)')
+    p.set_defaults(run=run_onnx)
+
+
 # losses -------------------------------------------------------------------
 def print_timings(results: Dict[str, Timing], reference: str) -> None:
     """One row per timing, with the reference row's wall time over its own."""
@@ -475,8 +507,8 @@ def main(argv=None) -> None:
                         help='torch CPU threads (default: torch\'s own)')
     subparsers = parser.add_subparsers(dest='command', required=True)
     for add_parser in (add_cpab_parser, add_motion_parser, add_train_parser, add_model_parser,
-                       add_demo_parser, add_startup_parser, add_losses_parser,
-                       add_converge_parser):
+                       add_demo_parser, add_startup_parser, add_onnx_parser,
+                       add_losses_parser, add_converge_parser):
         add_parser(subparsers)
     args = parser.parse_args(argv)
     setup_runtime()

@@ -11,6 +11,7 @@ from .forward import (benchmark_compiled_forward, benchmark_forward, count_aten_
 from .frozen_losses import dino_loss_cost, sam_arch, sam_loss_cost
 from .motion_fit import (SolverTiming, build_solvers, distribution_pairs, motion_device,
                          published_comparison, published_loop_seconds, solver_timings)
+from .onnx_runtime import onnx_frame_timings
 from .official import (OFFICIAL_TREES, available_official, build_official,
                        count_official_ops, official_forward_figures, time_official_forward)
 from .settings import (DEMO_MEMORY_CONFIG, MODEL_NAMES, PUBLISHED_CONFIGS, PUBLISHED_MODELS,
@@ -29,7 +30,7 @@ __all__ = [
     'convergence_config', 'count_aten_ops', 'count_forward_ops', 'count_official_ops',
     'cpab_backend_timings', 'demo_memory', 'demo_peak_memory', 'demo_speed', 'demo_speeds',
     'dino_loss_cost', 'distribution_pairs', 'frozen_loss_step_times', 'measure',
-    'motion_device', 'official_forward_figures', 'published_comparison',
+    'motion_device', 'official_forward_figures', 'onnx_frame_timings', 'published_comparison',
     'published_forward_timings', 'published_loop_seconds', 'random_frames', 'sam_arch',
     'sam_loss_cost', 'solver_timings', 'stage_programs', 'startup_seconds',
     'time_official_forward', 'time_train_step',

@@ -1,6 +1,7 @@
 """tools/benchmark.py's subcommands on tiny settings: they run and print
 their rows (the figures themselves are checked in tests/benchmarks)."""
 import os.path as osp
+import re
 
 import pytest
 
@@ -82,3 +83,17 @@ def test_converge_prints_first_and_last_losses(benchmark, capsys):
                     '--models', 'TPSMM'])
     out = capsys.readouterr().out
     assert 'TPSMM' in out and 'iterations, loss' in out and 'last / first' in out
+
+
+@pytest.mark.slow
+def test_onnx_prints_pytorch_against_onnxruntime(benchmark, capsys):
+    benchmark.main(['--threads', '1', 'onnx', '--models', 'FOMM', '--size', '128',
+                    '--repeat', '1'])
+    out = capsys.readouterr().out
+    row = re.search(r'FOMM +PyTorch +([\d.]+) s wall .* onnxruntime +([\d.]+) s wall .* '
+                    r'PyTorch / onnxruntime ([\d.]+)x wall .*mean \|difference\| ([\d.e+-]+)\)',
+                    out)
+    assert row is not None, out
+    torch_s, onnx_s, ratio, difference = map(float, row.groups())
+    assert ratio == pytest.approx(torch_s / onnx_s, rel=0.05, abs=0.02)
+    assert difference < 1e-3
