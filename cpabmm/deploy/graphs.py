@@ -39,8 +39,8 @@ class KeypointGraph(nn.Module):
         self.detector = animator.keypoint_detector
         self.entries = tuple(entries)
 
-    def forward(self, image: Tensor) -> Tuple[Tensor, ...]:
-        keypoints = self.detector(image)
+    def forward(self, *inputs: Tensor) -> Tuple[Tensor, ...]:
+        keypoints = self.detector(inputs[0])
         return tuple(keypoints[entry] for entry in self.entries)
 
 
@@ -91,5 +91,6 @@ class AVDGraph(nn.Module):
         super().__init__()
         self.avd = animator.avd
 
-    def forward(self, kp_source: Tensor, kp_driving: Tensor) -> Tensor:
+    def forward(self, *inputs: Tensor) -> Tensor:
+        kp_source, kp_driving = inputs
         return self.avd({'value': kp_source}, {'value': kp_driving})['value']

@@ -46,7 +46,7 @@ def short_driving(tmp_path_factory):
 @pytest.fixture(scope='module')
 def exported(tools, bundled, tmp_path_factory):
     out = str(tmp_path_factory.mktemp('onnx') / 'cpabmm-lite')
-    assert tools[0].main([*bundled, out]) == 0
+    assert tools[0].main([*bundled, out, '--dynamic-batch']) == 0
     return out
 
 
@@ -60,14 +60,16 @@ def test_export_writes_the_graphs_and_manifest(exported, bundled):
     assert manifest['motion']['config']['type'] == 'CPABMotion'
     assert manifest['graphs']['dense_motion']['inputs'][-1] == 'warps'
     assert manifest['source']['checkpoint'] == osp.basename(bundled[1])
+    assert manifest['dynamic_batch'] is True
 
 
 def test_demo_with_onnxruntime(tools, exported, bundled, short_driving, tmp_path):
     """The demo writes every frame, with the audio; the frames equal
-    PyTorch's (before encoding) to the float32 noise floor."""
+    PyTorch's (before encoding) to the float32 noise floor, also animated
+    in batches by the graphs exported for any batch size."""
     out = str(tmp_path / 'onnx.mp4')
     argv = ['--backend', 'onnxruntime', '--onnx', exported, '--source', SOURCE,
-            '--driving', short_driving, '--output', out]
+            '--driving', short_driving, '--output', out, '--batch-size', '4']
     assert tools[1].main(argv) == 0
     frames = video_info(short_driving)['frames']
     assert video_info(out)['frames'] == frames and video_info(out)['audio'] == 1
@@ -75,7 +77,7 @@ def test_demo_with_onnxruntime(tools, exported, bundled, short_driving, tmp_path
     model = init_model(*bundled)
     expected = torch.stack(list(animate(model, SOURCE, short_driving, output='tensor')))
     actual = torch.stack(list(animate(OnnxAnimator(exported), SOURCE, short_driving,
-                                      output='tensor')))
+                                      batch_size=4, output='tensor')))
     assert actual.shape == expected.shape == (frames, 3, 64, 64)
     assert (actual - expected).abs().mean().item() < 1e-3
 
