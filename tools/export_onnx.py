@@ -106,8 +106,8 @@ def report(manifest: dict, out_dir: str) -> None:
     height, width = manifest['image_size']
     print_log(f"wrote {out_dir}: {height}x{width} frames, opset {manifest['opset']}, "
               f"{motion['type']} {where}", logger='current')
-    print_log(f'animate: python tools/demo.py --backend onnxruntime --onnx {out_dir} '
-              '--source SOURCE --driving DRIVING', logger='current')
+    print_log(f'animate with tools/demo.py --backend onnxruntime --onnx {out_dir} --source '
+              'SOURCE --driving DRIVING', logger='current')
 
 
 @tool_main('nothing was written')
