@@ -38,7 +38,7 @@ from typing import List, Optional
 
 from cpabmm.apis.inference import choose_device
 from cpabmm.utils.tool import tool_main
-from cpabmm.webui import (GradioUnavailable, Limits, ResultStore, WebApp, import_gradio,
+from cpabmm.webui import (GradioUnavailable, Limits, ResultStore, WebApp, check_gradio,
                           list_models, serve)
 from cpabmm.webui.app import BUNDLED_EXAMPLE
 
@@ -108,15 +108,18 @@ def announce(url: str) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
-        import_gradio()
+        check_gradio()
         app = build(args)
+        serve(app, args.host, args.port, announce)  # imports gradio
     except (ValueError, GradioUnavailable) as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
-    try:
-        serve(app, args.host, args.port, announce)
     except OSError as error:  # the port is taken, the address unknown...
-        print(f'error: could not serve on {args.host}: {error}', file=sys.stderr)
+        reason = str(error).split('. ')[0]
+        if reason.startswith('Cannot find empty port'):
+            reason = (f'port {args.port} is taken; choose another --port' if args.port
+                      else 'no free port from 7860 on; choose one with --port')
+        print(f'error: could not serve on {args.host}: {reason}', file=sys.stderr)
         return 1
     return 0
 

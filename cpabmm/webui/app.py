@@ -14,6 +14,7 @@ folder), never a public share link.
 from __future__ import annotations
 
 import html
+import importlib.util
 import inspect
 import ipaddress
 import os
@@ -40,6 +41,7 @@ PRIVATE_ENVIRONMENT = {
     'HF_HUB_DISABLE_TELEMETRY': 'True',  # as Gradio sets it
     'HF_HUB_DISABLE_IMPLICIT_TOKEN': '1',
     'DO_NOT_TRACK': '1',
+    'GRADIO_VIBE_MODE': '',  # no in-browser code editing through a hosted model
 }
 #: the one line printed where Gradio is missing
 MISSING_GRADIO = 'the web app needs gradio: pip install -e .[webui]'
@@ -55,12 +57,27 @@ class GradioUnavailable(RuntimeError):
     """Gradio is not installed (:data:`MISSING_GRADIO`)."""
 
 
-def import_gradio() -> Any:
-    """The ``gradio`` module, imported with :data:`PRIVATE_ENVIRONMENT` set.
+def check_gradio() -> None:
+    """Raise :class:`GradioUnavailable` where Gradio is not installed
+    (without importing it)."""
+    try:
+        found = importlib.util.find_spec('gradio') is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise GradioUnavailable(MISSING_GRADIO)
+
+
+def import_gradio(temp_dir: Optional[str] = None) -> Any:
+    """The ``gradio`` module, imported with :data:`PRIVATE_ENVIRONMENT` set
+    and, with ``temp_dir``, ``GRADIO_TEMP_DIR`` pointing there (Gradio reads
+    some of it on import: import it here first).
 
     Raises:
         GradioUnavailable: it is not installed.
     """
+    if temp_dir is not None:
+        os.environ['GRADIO_TEMP_DIR'] = temp_dir
     os.environ.update(PRIVATE_ENVIRONMENT)
     try:
         import gradio
@@ -117,8 +134,7 @@ def build_app(app: WebApp) -> Any:
     """The Gradio ``Blocks`` of ``app``, its queue set to one job at a time
     on the device. Points ``GRADIO_TEMP_DIR`` at the app's folder, so
     uploads land there."""
-    gr = import_gradio()
-    os.environ['GRADIO_TEMP_DIR'] = app.store.root
+    gr = import_gradio(app.store.root)
     keep = max(1, int(app.store.keep_seconds))
     by_label = {choice.label: choice for choice in app.choices}
 

@@ -95,6 +95,19 @@ def test_bad_options_fail_before_serving(argv, message, webui, capsys, tmp_path,
     assert os.listdir(tmp_path) == []  # no temporary folder left
 
 
+def test_a_taken_port_is_one_line(webui, tmp_path, monkeypatch, capsys):
+    for name in (*PRIVATE_ENVIRONMENT, 'GRADIO_TEMP_DIR'):
+        monkeypatch.delenv(name, raising=False)  # restored after the test
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert webui.main(['--port', str(port), '--temp-dir', str(tmp_path)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f'error: could not serve on 127.0.0.1: port {port} is taken; choose another --port')
+    assert os.listdir(tmp_path) == []
+
+
 def test_one_job_at_a_time_and_nothing_phones_home(tmp_path, monkeypatch):
     for name in (*PRIVATE_ENVIRONMENT, 'GRADIO_TEMP_DIR'):
         monkeypatch.delenv(name, raising=False)  # restored after the test
@@ -118,14 +131,51 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class ProxyRecorder:
+    """A proxy on 127.0.0.1 that forwards nothing: it records the first line
+    of every request (``CONNECT api.gradio.app:443 ...``) and refuses it.
+    The app runs with it as its HTTP(S) proxy, so any call that would leave
+    the machine through a Python HTTP client ends up here."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(('127.0.0.1', 0))
+        self.server.listen()
+        self.url = f'http://127.0.0.1:{self.server.getsockname()[1]}'
+        self.requests = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:  # closed
+                return
+            with connection:
+                connection.settimeout(5)
+                try:
+                    self.requests.append(connection.recv(4096).split(b'\r\n')[0].decode())
+                    connection.sendall(b'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n')
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.server.close()
+
+
 class RunningApp:
-    """``tools/webui.py`` in a process of its own; its output is collected
-    by a thread."""
+    """``tools/webui.py`` in a process of its own, its HTTP(S) proxy a
+    :class:`ProxyRecorder`; its output is collected by a thread."""
 
     def __init__(self, temp_parent: str, home: str) -> None:
         self.temp_parent = temp_parent
-        env = dict(os.environ, CPABMM_HOME=home, PYTHONUNBUFFERED='1')
+        self.proxy = ProxyRecorder()
+        # TMPDIR too: whatever the app writes must be gone when it stops
+        env = dict(os.environ, CPABMM_HOME=home, PYTHONUNBUFFERED='1', TMPDIR=temp_parent)
         env.pop('CPABMM_MODEL_INDEX', None)
+        for name in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY'):
+            env[name] = env[name.lower()] = self.proxy.url
+        env['NO_PROXY'] = env['no_proxy'] = '127.0.0.1,localhost'
         self.process = subprocess.Popen(
             [sys.executable, osp.join(REPO, 'tools', 'webui.py'), '--port', str(free_port()),
              '--device', 'cpu', '--temp-dir', temp_parent, '--keep-results', '600'],
@@ -166,20 +216,24 @@ class RunningApp:
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise
+        finally:
+            self.proxy.close()
 
 
 @pytest.fixture(scope='module')
 def app(tmp_path_factory):
     """The app on 127.0.0.1 with an empty checkpoint cache (the bundled
     models only). When the module is done it is stopped with SIGTERM, which
-    must end it with 143 and delete its temporary folder."""
+    must end it with 143 and delete its temporary folder, and it must not
+    have tried to reach anything outside the machine."""
     parent = str(tmp_path_factory.mktemp('webui-temp'))
     running = RunningApp(parent, str(tmp_path_factory.mktemp('home')))
     running.url = running.wait_for_url()
     yield running
     status = running.stop()
     assert status == 143, ''.join(running.output)
-    assert os.listdir(parent) == [], 'the temporary folder was not deleted'
+    assert os.listdir(parent) == [], 'temporary files were left behind'
+    assert running.proxy.requests == [], 'the app called outside the machine'
 
 
 @pytest.fixture(scope='module')

@@ -73,7 +73,7 @@ def test_job_writes_the_side_by_side_video_and_each_result(clip, choices, models
 def test_options_notes_and_no_audio(frames, choices, models, store, tmp_path):
     driving = str(tmp_path / 'silent.mp4')
     write_video(driving, frames, fps=12)
-    picked = find_choices(choices, ['tpsmm-lite'])
+    picked = find_choices(choices, ['fomm-lite'])
     limits = Limits(max_frames=3)
     result = run_job(picked, SOURCE, driving, JobOptions('standard', find_best_frame=True,
                                                          size='128', fit='pad'),
@@ -81,7 +81,7 @@ def test_options_notes_and_no_audio(frames, choices, models, store, tmp_path):
     assert result.num_frames == 3 and not result.audio
     assert result.summary().split('\n\n') == [
         '3 frames at 12 fps, without audio (the driving video has none).',
-        'tpsmm-lite takes 64x64 images; the frame size applies to the models without a '
+        'fomm-lite takes 64x64 images; the frame size applies to the models without a '
         'fixed size',
         'find best frame only changes relative mode; ignored in standard mode']
 
