@@ -265,10 +265,14 @@ def browser():
 
 
 def wait_for(browser, condition, timeout: float, what: str):
-    from selenium.common.exceptions import TimeoutException
+    """``condition(browser)`` once true (elements the page re-renders
+    meanwhile are looked up again)."""
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
     try:
-        return WebDriverWait(browser, timeout, poll_frequency=0.2).until(condition)
+        return WebDriverWait(browser, timeout, poll_frequency=0.2,
+                             ignored_exceptions=(StaleElementReferenceException,)
+                             ).until(condition)
     except TimeoutException:
         toasts = [toast.text for toast in browser.find_elements('css selector',
                                                                 '[data-testid=toast-body]')]
@@ -313,34 +317,38 @@ def test_browser_animates_the_bundled_example(app, browser, tmp_path):
     def finished(b):
         bars = b.find_elements('css selector', '[role=progressbar]')
         progress_seen.extend(bar.get_attribute('aria-valuetext') for bar in bars)
-        return b.find_elements('css selector', '#result-video video')
+        return (b.find_elements('css selector', '#result-video video')
+                and b.find_elements('css selector', '#downloads a[data-testid=download-link]'))
 
-    video = wait_for(browser, finished, JOB_TIMEOUT, 'the result video')[0]
+    wait_for(browser, finished, JOB_TIMEOUT, 'the result video')
     assert any(text and text.startswith('animating: ') and text.endswith(' / 48 frames')
                for text in progress_seen), progress_seen
-    source_url = video.get_attribute('src')
+    source_url = browser.execute_script(
+        "return document.querySelector('#result-video video').src")
     prefix = f'{app.url}gradio_api/file={app.root}/jobs/'
     assert source_url.startswith(prefix) and source_url.endswith('/comparison.mp4')
 
     # the browser plays it: 48 frames at 12 fps are 4 seconds, three 256-pixel columns
     state = browser.execute_async_script("""
-        const [video, done] = arguments;
+        const done = arguments[0];
+        const video = document.querySelector('#result-video video');
         const report = () => done({ready: video.readyState, duration: video.duration,
             width: video.videoWidth, height: video.videoHeight, time: video.currentTime,
             error: video.error && video.error.code});
         video.muted = true;
         video.play().then(() => setTimeout(() => { video.pause(); report(); }, 700),
                           () => report());
-    """, video)
+    """)
     assert state['error'] is None and state['ready'] >= 2, state
     assert state['duration'] == pytest.approx(4.0, abs=0.1)
     assert (state['width'], state['height']) == (768, 256)
     assert state['time'] > 0, 'the video did not play'
     browser.execute_async_script("""
-        const [video, done] = arguments;
+        const done = arguments[0];
+        const video = document.querySelector('#result-video video');
         video.addEventListener('seeked', () => done(), {once: true});
-        video.currentTime = 2.5;
-    """, video)
+        video.currentTime = 2.5;  // a frame with motion, for the screenshot
+    """)
 
     # the same file downloads whole
     links = browser.find_elements('css selector', '#downloads a[data-testid=download-link]')
