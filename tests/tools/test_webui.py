@@ -5,9 +5,10 @@ the bundled cpabmm-lite model and plays the result. The screenshot of that
 run is kept as outputs/test-artifacts/webui.png.
 
 The browser test needs Chromium and its driver (Debian: ``apt-get install
-chromium chromium-driver ffmpeg``) and Selenium; ``.ci/run`` installs them
-(the system packages when it runs as root). Without them it fails and says
-so; it is never skipped.
+chromium chromium-driver ffmpeg``) and Selenium (a test requirement).
+``.ci/run`` installs the system packages (as root) and sets
+``CPABMM_REQUIRE_BROWSER=1``: there a missing browser fails the test;
+elsewhere the test is skipped, saying what to install.
 """
 import json
 import os
@@ -243,13 +244,14 @@ def browser():
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        pytest.fail('the browser test needs selenium: pip install "selenium>=4.10" '
-                    '(.ci/run installs it)')
+        pytest.fail('the browser test needs selenium: pip install -r requirements/tests.txt')
     binary = next((path for path in map(shutil.which, ('chromium', 'chromium-browser',
                                                         'google-chrome')) if path), None)
     driver_path = shutil.which('chromedriver')
     if binary is None or driver_path is None:
-        pytest.fail(MISSING_BROWSER)
+        if os.environ.get('CPABMM_REQUIRE_BROWSER') == '1':
+            pytest.fail(MISSING_BROWSER)
+        pytest.skip(MISSING_BROWSER)
     options = webdriver.ChromeOptions()
     options.binary_location = binary
     for argument in ('--headless=new', '--disable-dev-shm-usage', '--window-size=1400,1900',
