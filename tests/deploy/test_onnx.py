@@ -11,8 +11,8 @@ float32 rounding, so stages are fed the same inputs and compared to 1e-4,
 end to end to a mean of 1e-3. Where a stage starts with a motion fit (FOMM's
 2x2 and TPS's 8x8 inverses, condition numbers up to 3e3), float32 PyTorch
 itself lands up to 1e-3 away from its float64 result in the occlusion masks:
-there onnxruntime (whose inverse runs in float64) must be at least as close
-to the float64 result as PyTorch's float32 is (measured: 4e-4 to 6e-4 from
+there onnxruntime (whose inverse runs in float64) must be within 1e-4 of the
+float64 result or at least as close to it as PyTorch's float32 is (measured: 4e-4 to 6e-4 from
 it, PyTorch 9e-4 to 1.1e-3 at 256 px), and within 5e-3 of it.
 """
 import copy
@@ -118,7 +118,7 @@ def test_stages_match_pytorch(exported):
         for (name, actual, wanted), reference in zip(outputs, exact):
             ort_error, torch_error = max_error(actual, reference), max_error(wanted, reference)
             assert ort_error < FIT_STAGE_TOL, (name, ort_error, torch_error)
-            assert ort_error <= 1.1 * torch_error + STAGE_TOL / 10, (name, ort_error, torch_error)
+            assert ort_error <= max(STAGE_TOL, 1.1 * torch_error), (name, ort_error, torch_error)
 
 
 def test_end_to_end(exported):
