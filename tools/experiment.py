@@ -105,14 +105,17 @@ def parameter_count(config: str) -> int:
 
 
 def time_steps(args: argparse.Namespace) -> None:
-    """Seconds per training step of each family (and CPABMM with the Adam
-    solver) on ``--threads`` threads, as ``tools/benchmark.py train --configs``."""
+    """Seconds per training step of each family (and of the CPABMM ablations:
+    the Adam solver, keypoints not detached) on ``--threads`` threads, as
+    ``tools/benchmark.py train --configs``."""
     torch.set_num_threads(args.threads)
     timings = config_step_timings(list(SYNTHETIC_CONFIGS.values()), repeats=5)
-    adam = config_step_timings([SYNTHETIC_CONFIGS['CPABMM']], repeats=5,
-                               options={'model.motion.solver': 'adam'})
     seconds = {family: timings[config].wall for family, config in SYNTHETIC_CONFIGS.items()}
-    seconds['CPABMM (Adam solver)'] = adam[SYNTHETIC_CONFIGS['CPABMM']].wall
+    for label, option in (('CPABMM (Adam solver)', {'model.motion.solver': 'adam'}),
+                          ('CPABMM (keypoints not detached)',
+                           {'model.motion.detach_keypoints': False})):
+        config = SYNTHETIC_CONFIGS['CPABMM']
+        seconds[label] = config_step_timings([config], repeats=5, options=option)[config].wall
     params = {family: parameter_count(config) for family, config in SYNTHETIC_CONFIGS.items()}
     write_json(osp.join(args.work_dir, 'timing.json'),
                dict(seconds=seconds, params=params, threads=args.threads))
@@ -143,7 +146,7 @@ def write_report(args: argparse.Namespace) -> None:
          report.tercile_table(runs, results, baseline['synthetic_test'])),
         ('L1 per tercile of the true motion',
          report.tercile_table(runs, results, baseline['synthetic_test'], 'L1', 4)),
-        ('CPABMM variants', report.ablation_table(runs, results)),
+        ('CPABMM variants', report.ablation_table(runs, results, timing.get('seconds', {}))),
         ('Carphone self-reenactment (held-out frames)',
          report.carphone_table(runs, results, baseline['carphone_test'])),
     ]

@@ -75,11 +75,11 @@ def family_table(runs: Sequence[Run], results: Mapping[str, Mapping[str, dict]],
 
 
 def seed_table(runs: Sequence[Run], results: Mapping[str, Mapping[str, dict]]) -> List[str]:
-    """Every run: validation motion error (which picks the seed) and the test
-    metrics; the chosen seeds in bold."""
+    """Every synthetic run: validation motion error (which picks the seed)
+    and the test metrics; the chosen seeds in bold."""
     chosen = {run.name for run in best_runs(runs, results).values()}
     rows = []
-    for run in runs:
+    for run in (run for run in runs if run.synthetic):
         test, val = results[run.name].get('test'), results[run.name].get('val')
         name = f'**{run.name}**' if run.name in chosen else run.name
         rows.append([name, run.arm, f'{val["MotionError"]:.2f}' if val else 'n/a',
@@ -112,21 +112,35 @@ def tercile_table(runs: Sequence[Run], results: Mapping[str, Mapping[str, dict]]
     return _table(header, rows)
 
 
-def ablation_table(runs: Sequence[Run], results: Mapping[str, Mapping[str, dict]]
-                   ) -> List[str]:
+#: the training-step timing of a CPABMM run with these ``--cfg-options``
+VARIANT_TIMINGS = (('model.motion.solver=adam', 'CPABMM (Adam solver)'),
+                   ('model.motion.detach_keypoints=False', 'CPABMM (keypoints not detached)'))
+
+
+def variant_timing(run: Run) -> str:
+    """The ``timing.json`` entry of ``run``'s training step."""
+    return next((label for option, label in VARIANT_TIMINGS if option in run.options),
+                run.family)
+
+
+def ablation_table(runs: Sequence[Run], results: Mapping[str, Mapping[str, dict]],
+                   seconds: Mapping[str, float]) -> List[str]:
     """CPABMM variants on the test split: the main runs, the ablation arms,
-    and the main runs evaluated with the Adam solver swapped in."""
+    and the runs trained with the fast solver evaluated with the Adam solver
+    swapped in; with the seconds per training iteration of each variant."""
     rows = []
     for run in runs:
         if run.family != 'CPABMM' or not run.synthetic:
             continue
+        step = seconds.get(variant_timing(run))
         for tag, label in (('test', ''), ('test_adam', ', Adam solver at test time')):
             metrics = results[run.name].get(tag)
             if metrics:
                 rows.append([f'{run.name}{label}', run.arm,
+                             f'{step:.2f}' if step is not None else 'n/a',
                              *(f'{metrics[key]:.{digits}f}' for key, _, digits in COLUMNS),
                              *(f'{metrics[f"{b}/MotionError"]:.2f}' for b in BINS)])
-    return _table(['CPABMM run', 'arm', *(h for _, h, _ in COLUMNS),
+    return _table(['CPABMM run', 'arm', 's / iteration (training)', *(h for _, h, _ in COLUMNS),
                    *(f'motion error, {b} motion' for b in BINS)], rows)
 
 

@@ -118,3 +118,19 @@ def test_mean_spread():
     assert report.mean_spread([1.0, 3.0], 1) == '2.0 ± 1.0'
     assert report.mean_spread([2.5], 2) == '2.50'
     assert report.mean_spread([], 2) == 'n/a'
+
+
+def test_report_tables_keep_carphone_runs_apart_and_time_each_variant():
+    runs, results = results_of({'CPABMM': [(3., 2.)]})
+    carphone = Run('cpabmm-carphone-seed0', 'carphone', 'CPABMM', 'c.py', 0)
+    adam = Run('cpabmm-adam', 'ablation', 'CPABMM', 'c.py', 0, ('model.motion.solver=adam',))
+    runs += [carphone, adam]
+    results[carphone.name] = {'test': {'L1': 0.04, 'PSNR': 24., 'SSIM': 0.7}}
+    results[adam.name] = {'test': results['CPABMM-0']['test']}
+    assert 'carphone' not in '\n'.join(report.seed_table(runs, results))
+    rows = report.ablation_table(runs, results, {'CPABMM': 1.0, 'CPABMM (Adam solver)': 1.5})
+    assert rows[2].startswith('| CPABMM-0 | main | 1.00 |')
+    assert rows[3].startswith('| cpabmm-adam | ablation | 1.50 |')
+    assert len(rows) == 4
+    assert '| CPABMM | 0.0400 | 24.00 | 0.700 |' in '\n'.join(
+        report.carphone_table(runs, results, None))
