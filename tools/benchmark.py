@@ -14,7 +14,7 @@ Usage::
     python tools/benchmark.py startup [--model cpabmm-lite] [--device cpu] [--repeat 3]
     python tools/benchmark.py onnx [--models FOMM TPSMM CPABMM] [--size 256] [--repeat 3]
                                    [--device cpu]
-    python tools/benchmark.py losses [--sam-arch vit_b] [--sizes 64x8 256x2]
+    python tools/benchmark.py losses [--sam-arch vit_b] [--dino-arch vit_b8] [--sizes 64x8 256x2]
     python tools/benchmark.py converge [--iters 300] [--models FOMM TPSMM CPABMM]
 
 Each subcommand times its workload (on every backend or model it compares)
@@ -435,7 +435,8 @@ def print_timings(results: Dict[str, Timing], reference: str) -> None:
 
 
 def run_losses(args: argparse.Namespace) -> None:
-    arch = benchmarks.sam_arch(args.sam_arch)
+    arch, dino = benchmarks.sam_arch(args.sam_arch), benchmarks.dino_arch(args.dino_arch)
+    dino_name = 'DINO ViT-B/8' if args.dino_arch == 'vit_b8' else f'DINO ViT ({args.dino_arch})'
     print(machine())
     if not args.skip_costs:
         costs, entry = benchmarks.sam_loss_cost(arch, args.sam_batch, args.sam_size, args.repeat)
@@ -443,8 +444,8 @@ def run_losses(args: argparse.Namespace) -> None:
               f'{args.sam_batch} pairs at {args.sam_size} px (cache entry on disk: '
               f'{entry / 1024:.1f} KiB, float16):')
         print_timings(costs, 'loss step, no cache')
-        t = benchmarks.dino_loss_cost(args.dino_batch, args.dino_size, args.repeat)
-        print(f'DINO ViT-B/8 structure alignment loss (random weights), batch {args.dino_batch} '
+        t = benchmarks.dino_loss_cost(args.dino_batch, args.dino_size, args.repeat, dino)
+        print(f'{dino_name} structure alignment loss (random weights), batch {args.dino_batch} '
               f'at {args.dino_size} px, forward + backward: {t.wall:.2f} s wall, '
               f'{t.cpu:.2f} s CPU')
     device = torch.device(args.device)
@@ -452,12 +453,13 @@ def run_losses(args: argparse.Namespace) -> None:
           f'{args.repeat} after a warm-up; {where(device)}; the '
           f'synthetic config\'s weight-free losses, plus SAM ({args.sam_arch}, memory feature '
           'cache; warm: the warm-up step\'s frames again, cold: new frames every step) and/or '
-          'DINO ViT-B/8, random weights:')
+          f'{dino_name}, random weights:')
     for size, batch in args.sizes:
         print(f'  batch {batch} at {size}x{size}:')
         cfg = benchmarks.training_config(CONFIG_ROOT, 'CPABMM', size)
         base = None
-        for label, t in benchmarks.frozen_loss_step_times(cfg, arch, batch, args.repeat, device):
+        for label, t in benchmarks.frozen_loss_step_times(cfg, arch, batch, args.repeat,
+                                                             device, dino):
             base = base or t
             ratio = t.ratio(base)
             print(f'    {label:28s} {t.wall:8.2f} s wall {t.cpu:8.2f} s CPU   the step without '
@@ -470,6 +472,8 @@ def add_losses_parser(subparsers) -> None:
                    help='SAM encoder: the published ViT-B (1024 px input) or a tiny one')
     p.add_argument('--sam-batch', type=int, default=1, help='pairs of the SAM cost rows')
     p.add_argument('--sam-size', type=int, default=256, help='frame side of the SAM cost rows')
+    p.add_argument('--dino-arch', default='vit_b8', choices=('vit_b8', 'tiny'),
+                   help='DINO backbone: the published ViT-B/8 or a tiny one')
     p.add_argument('--dino-batch', type=int, default=2)
     p.add_argument('--dino-size', type=int, default=256)
     add_step_arguments(p, repeat=1)

@@ -8,7 +8,7 @@ from .cpab_op import BackendTiming, CPABBenchmark, cpab_backend_timings
 from .demo import demo_memory, demo_peak_memory, demo_speed, demo_speeds, write_driving
 from .forward import (benchmark_compiled_forward, benchmark_forward, count_aten_ops,
                       count_forward_ops, published_forward_timings, random_frames)
-from .frozen_losses import dino_loss_cost, sam_arch, sam_loss_cost
+from .frozen_losses import dino_arch, dino_loss_cost, sam_arch, sam_loss_cost
 from .motion_fit import (SolverTiming, build_solvers, distribution_pairs, motion_device,
                          published_comparison, published_loop_seconds, solver_timings)
 from .onnx_runtime import onnx_frame_timings
@@ -29,7 +29,7 @@ __all__ = [
     'config_step_timings', 'convergence',
     'convergence_config', 'count_aten_ops', 'count_forward_ops', 'count_official_ops',
     'cpab_backend_timings', 'demo_memory', 'demo_peak_memory', 'demo_speed', 'demo_speeds',
-    'dino_loss_cost', 'distribution_pairs', 'frozen_loss_step_times', 'measure',
+    'dino_arch', 'dino_loss_cost', 'distribution_pairs', 'frozen_loss_step_times', 'measure',
     'motion_device', 'official_forward_figures', 'onnx_frame_timings', 'published_comparison',
     'published_forward_timings', 'published_loop_seconds', 'random_frames', 'sam_arch',
     'sam_loss_cost', 'solver_timings', 'stage_programs', 'startup_seconds',

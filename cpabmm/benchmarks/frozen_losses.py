@@ -22,14 +22,28 @@ from .timing import Timing, measure
 TINY_SAM = dict(img_size=128, embed_dim=32, depth=2, num_heads=2, global_attn_indexes=(1,),
                 window_size=2, out_chans=16)
 SAM_ARCHS = {'tiny': TINY_SAM, 'vit_b': 'vit_b'}
+#: a DINO ViT of the published structure (patch 8), small enough for quick runs
+TINY_DINO = dict(embed_dim=32, depth=2, num_heads=2)
+#: DINOViT arguments of each DINO setting (``{}``: the published ViT-B/8)
+DINO_ARCHS = {'tiny': TINY_DINO, 'vit_b8': {}}
+
+
+def _setting(name: str, settings: Mapping, what: str):
+    if name not in settings:
+        raise ValueError(f'unknown {what} setting {name!r}: use one of {sorted(settings)}')
+    return settings[name]
 
 
 def sam_arch(name: str) -> Union[str, dict]:
     """The SAM encoder arch of a benchmark setting: ``'vit_b'`` (published,
     1024 px input) or ``'tiny'`` (:data:`TINY_SAM`, 128 px input)."""
-    if name not in SAM_ARCHS:
-        raise ValueError(f'unknown SAM setting {name!r}: use one of {sorted(SAM_ARCHS)}')
-    return SAM_ARCHS[name]
+    return _setting(name, SAM_ARCHS, 'SAM')
+
+
+def dino_arch(name: str) -> dict:
+    """The DINOViT arguments of a benchmark setting: ``'vit_b8'`` (published)
+    or ``'tiny'`` (:data:`TINY_DINO`)."""
+    return _setting(name, DINO_ARCHS, 'DINO')
 
 
 def sam_loss_cost(arch: Union[str, Mapping], batch: int, size: int,
@@ -66,10 +80,12 @@ def sam_loss_cost(arch: Union[str, Mapping], batch: int, size: int,
     return results, entry_bytes
 
 
-def dino_loss_cost(batch: int, size: int, repeats: int) -> Timing:
-    """Median seconds of the DINO ViT-B/8 structure loss, forward + backward
-    to the prediction, on ``batch`` frames of ``size`` px (after a warm-up)."""
-    loss = StructureAlignmentLoss(backbone=dict(type='DINOViT', pretrained=False))
+def dino_loss_cost(batch: int, size: int, repeats: int, arch: Mapping = DINO_ARCHS['vit_b8']
+                   ) -> Timing:
+    """Median seconds of the DINO structure loss (backbone arguments
+    ``arch``), forward + backward to the prediction, on ``batch`` frames of
+    ``size`` px (after a warm-up)."""
+    loss = StructureAlignmentLoss(backbone=dict(type='DINOViT', pretrained=False, **arch))
     driving = torch.rand(batch, 3, size, size)
     prediction = torch.rand(batch, 3, size, size, requires_grad=True)
     return measure(lambda: loss(prediction, driving)['loss_structure'].backward(), repeats,

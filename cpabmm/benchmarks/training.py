@@ -51,9 +51,10 @@ FROZEN_LOSS_SETS = (
 
 
 def with_frozen_losses(cfg: Config, sam: Optional[Union[str, dict]] = None,
-                       dino: bool = False) -> Config:
+                       dino: Optional[dict] = None) -> Config:
     """A copy of ``cfg`` with CPABMM's SAM keypoint semantic loss (encoder
     arch ``sam``; memory feature cache) and/or DINO structure alignment loss
+    (``DINOViT`` arguments ``dino``, ``{}`` for the published ViT-B/8)
     added, both with random-weight backbones (``pretrained=False``: the
     same cost as the published weights)."""
     cfg = copy.deepcopy(cfg)
@@ -61,10 +62,10 @@ def with_frozen_losses(cfg: Config, sam: Optional[Union[str, dict]] = None,
         encoder = dict(type='SAMImageEncoder', arch=sam, pretrained=False)
         cfg.model.losses['keypoint_semantic'] = dict(
             type='KeypointSemanticTerm', loss=dict(type='KeypointSemanticLoss', encoder=encoder))
-    if dino:
+    if dino is not None:
+        backbone = dict(type='DINOViT', pretrained=False, **dino)
         cfg.model.losses['structure'] = dict(
-            type='ImageLossTerm', loss=dict(type='StructureAlignmentLoss',
-                                            backbone=dict(type='DINOViT', pretrained=False)))
+            type='ImageLossTerm', loss=dict(type='StructureAlignmentLoss', backbone=backbone))
     return cfg
 
 
@@ -96,15 +97,18 @@ def time_train_step(cfg: Config, batch: int, repeats: int,
 
 
 def frozen_loss_step_times(cfg: Config, sam_arch: Union[str, dict], batch: int, repeats: int,
-                           device: Optional[torch.device] = None
+                           device: Optional[torch.device] = None, dino_arch: Optional[dict] = None
                            ) -> Iterator[Tuple[str, Timing]]:
     """``(label, Timing)`` of the training step of ``cfg`` with each of
-    :data:`FROZEN_LOSS_SETS` (SAM encoder ``sam_arch``), as they are
-    measured: the sets with the SAM loss give a warm-cache and a cold-cache
-    row (:func:`time_train_step`)."""
+    :data:`FROZEN_LOSS_SETS` (SAM encoder ``sam_arch``, DINOViT arguments
+    ``dino_arch``, by default the published ViT-B/8), as they are measured:
+    the sets with the SAM loss give a warm-cache and a cold-cache row
+    (:func:`time_train_step`)."""
+    dino_arch = {} if dino_arch is None else dino_arch
     for label, sam, dino in FROZEN_LOSS_SETS:
-        t = time_train_step(with_frozen_losses(cfg, sam_arch if sam else None, dino), batch,
-                            repeats, device, cold=sam)
+        t = time_train_step(with_frozen_losses(cfg, sam_arch if sam else None,
+                                               dino_arch if dino else None),
+                            batch, repeats, device, cold=sam)
         if not sam:
             yield label, Timing(t['wall'], t['cpu'])
             continue

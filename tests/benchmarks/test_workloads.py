@@ -83,13 +83,18 @@ def test_config_files_are_timed_with_the_options_merged_in():
 
 def test_frozen_losses_are_added_with_random_weights():
     cfg = training_config(CONFIGS, 'CPABMM', 64)
-    both = with_frozen_losses(cfg, sam='vit_b', dino=True)
+    both = with_frozen_losses(cfg, sam='vit_b', dino={})
     sam = both.model.losses['keypoint_semantic']
     assert sam['type'] == 'KeypointSemanticTerm'
     assert sam['loss']['encoder'] == dict(type='SAMImageEncoder', arch='vit_b', pretrained=False)
     assert both.model.losses['structure']['loss']['backbone']['pretrained'] is False
     assert 'keypoint_semantic' not in cfg.model.losses  # the original is untouched
     assert set(with_frozen_losses(cfg).model.losses) == set(cfg.model.losses)
+    tiny = with_frozen_losses(cfg, dino=benchmarks.dino_arch('tiny')).model.losses['structure']
+    assert tiny['loss']['backbone'] == dict(type='DINOViT', pretrained=False, embed_dim=32,
+                                            depth=2, num_heads=2)
+    with pytest.raises(ValueError, match="unknown DINO setting 'vit_l'"):
+        benchmarks.dino_arch('vit_l')
 
 
 def test_convergence_config_runs_whole_epochs_without_writing_files(tmp_path):

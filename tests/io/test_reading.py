@@ -1,6 +1,6 @@
 """The streaming video reader on real media in every layout, and bad input."""
-import os
 import os.path as osp
+import random
 
 import numpy as np
 import pytest
@@ -95,9 +95,12 @@ def test_unsupported_type(tmp_path):
 
 
 def test_unreadable_video(tmp_path):
+    """Noise (fixed bytes: the demuxer rejects these; some other noise
+    passes for a stream without video, refused as such) gets one line."""
     path = tmp_path / 'noise.mp4'
-    path.write_bytes(os.urandom(5000))
-    with pytest.raises(VideoError, match=r'noise.mp4: unreadable video \(.*\); re-encode'):
+    path.write_bytes(random.Random(0).randbytes(5000))
+    with pytest.raises(VideoError, match=r'noise.mp4: (unreadable video \(.*\)|no video frames); '
+                       're-encode or remove it$'):
         open_video(str(path)).num_frames
 
 

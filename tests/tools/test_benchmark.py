@@ -5,7 +5,11 @@ import re
 
 import pytest
 
+from cpabmm.benchmarks import SYNTHETIC_CONFIGS
 from .loading import load_tool
+
+TINY_TPSMM = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'configs',
+                      'tpsmm_tiny_resume.py')
 
 
 @pytest.fixture(scope='module')
@@ -68,21 +72,28 @@ def test_demo_prints_speed_and_memory(benchmark, capsys):
 @pytest.mark.slow
 def test_losses_prints_the_costs_and_the_training_step_table(benchmark, capsys):
     benchmark.main(['--threads', '1', 'losses', '--sam-arch', 'tiny', '--sam-size', '32',
-                    '--dino-batch', '1', '--dino-size', '32', '--sizes', '64x1'])
+                    '--dino-arch', 'tiny', '--dino-batch', '1', '--dino-size', '32',
+                    '--sizes', '64x1'])
     out = capsys.readouterr().out
     for row in ('loss step, no cache', 'loss step, cold cache', 'warm memory cache',
-                'warm disk store', 'DINO ViT-B/8 structure alignment loss',
+                'warm disk store', 'DINO ViT (tiny) structure alignment loss',
                 'without SAM and DINO', 'SAM, warm cache', 'SAM, cold cache', 'DINO',
                 'SAM + DINO, cold cache'):
         assert row in out
 
 
-@pytest.mark.slow
-def test_converge_prints_first_and_last_losses(benchmark, capsys):
-    benchmark.main(['--threads', '1', 'converge', '--iters', '2', '--window', '1',
+def test_converge_prints_first_and_last_losses(benchmark, capsys, monkeypatch):
+    """On the shrunk TPSMM config of the resume tests (2 iterations an
+    epoch) instead of the synthetic one (15)."""
+    monkeypatch.setitem(SYNTHETIC_CONFIGS, 'TPSMM', TINY_TPSMM)
+    benchmark.main(['--threads', '1', 'converge', '--iters', '3', '--window', '1',
                     '--models', 'TPSMM'])
     out = capsys.readouterr().out
-    assert 'TPSMM' in out and 'iterations, loss' in out and 'last / first' in out
+    row = re.search(r'TPSMM +\S+tpsmm_tiny_resume.py: 4 iterations, loss ([\d.]+) -> ([\d.]+) '
+                    r'\(last / first ([\d.]+)\)', out)
+    assert row is not None, out
+    first, last, ratio = map(float, row.groups())
+    assert ratio == pytest.approx(last / first, abs=1e-3)
 
 
 @pytest.mark.slow
