@@ -17,7 +17,9 @@ float64 result or at most twice as far from it as PyTorch's float32 is
 within 5e-3 of it.
 """
 import copy
+import multiprocessing
 import os.path as osp
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import torch
@@ -31,7 +33,7 @@ from cpabmm.registry import MODELS
 from tests.models.official_weights import recipe_weights_for
 
 onnx = pytest.importorskip('onnx', reason='the onnx extra is part of the test set-up')
-from cpabmm.deploy import ExportError, export_onnx  # noqa: E402
+from cpabmm.deploy import export_onnx, read_manifest  # noqa: E402
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_', 'models')
 #: family -> (its base model config, the fixture whose key names draw the recipe)
@@ -58,15 +60,37 @@ def build_model(fixtures_dir, family: str, size: int):
     return model, cfg.model.motion, frames
 
 
+def export_family(fixtures_dir: str, family: str, size: int, folder: str) -> None:
+    """Build and export one (family, size) model (in a worker process)."""
+    torch.set_num_threads(1)
+    model, motion_config, _ = build_model(fixtures_dir, family, size)
+    export_onnx(model, folder, motion_config=motion_config)
+
+
+@pytest.fixture(scope='module')
+def export_folders(fixtures_dir, tmp_path_factory):
+    """Every (family, size) exported into its folder, two at a time in new
+    processes: exporting is mostly single-threaded Python (tracing), about
+    10 s a model."""
+    root = tmp_path_factory.mktemp('onnx')
+    folders = {(family, size): str(root / f'{family}-{size}')
+               for family in FAMILIES for size in SIZES}
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('spawn')) as pool:
+        jobs = [pool.submit(export_family, fixtures_dir, *key, folder)
+                for key, folder in folders.items()]
+        for job in jobs:
+            job.result()
+    return folders
+
+
 @pytest.fixture(scope='module', params=[(family, size) for family in FAMILIES
                                         for size in SIZES], ids=lambda p: f'{p[0]}-{p[1]}')
-def exported(request, fixtures_dir, tmp_path_factory):
+def exported(request, fixtures_dir, export_folders):
     family, size = request.param
-    model, motion_config, (source, driving) = build_model(fixtures_dir, family, size)
-    folder = str(tmp_path_factory.mktemp(f'{family}-{size}'))
-    manifest = export_onnx(model, folder, motion_config=motion_config)
+    model, _, (source, driving) = build_model(fixtures_dir, family, size)
+    folder = export_folders[family, size]
     return dict(family=family, model=model, runtime=OnnxAnimator(folder), folder=folder,
-                manifest=manifest, source=source, driving=driving)
+                manifest=read_manifest(folder), source=source, driving=driving)
 
 
 def max_error(actual, expected) -> float:
