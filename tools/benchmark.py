@@ -27,6 +27,7 @@ import os
 import os.path as osp
 import sys
 import tempfile
+import warnings
 from typing import Dict
 
 import torch
@@ -244,7 +245,8 @@ def print_ops_ratio(label: str, ours: Dict[str, float], reference: Dict[str, flo
 def run_official(args: argparse.Namespace, ours: Dict[str, Dict[str, float]],
                  device: torch.device) -> None:
     """The official networks of ``--official DIR`` on the same frames, and
-    ours over them."""
+    ours over them: the ATen ops of each, and the time of each network timed
+    in alternation with ours (a changing load falls on both alike)."""
     wanted = [name for name in benchmarks.OFFICIAL_TREES if name in args.models]
     found = benchmarks.available_official(args.official)
     if not wanted:
@@ -254,17 +256,26 @@ def run_official(args: argparse.Namespace, ours: Dict[str, Dict[str, float]],
               f'({args.official or "not given"}; see docs/benchmarks.md)')
         return
     print(f'official networks of {args.official} (their modules/ and config/vox-256.yaml, '
-          'random weights), the same frames:')
+          f'random weights), the same frames, each timed in alternation with ours (median of '
+          f'{args.repeat} rounds):')
     for name in wanted:
         if name not in found:
             print(f'  official {name:6s} skipped: no {benchmarks.OFFICIAL_TREES[name]}/ there')
             continue
-        t = benchmarks.official_forward_figures(args.official, [name], args.size, args.repeat,
-                                                device)[name]
-        print(f'  official {name:6s} {t["mean"]:7.3f} s wall {t["cpu"]:7.3f} s CPU per frame;  '
-              f'{int(t["ops"])} ATen ops', flush=True)
-        print_ops_ratio(f'ours / official {name}', ours[name], t, 'at most 1.1x',
-                        'at most 1.0x')
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UserWarning)  # the official code's, see official.py
+            official = benchmarks.build_official(args.official, name, device)
+            ops = benchmarks.count_official_ops(official, args.size)
+            t = benchmarks.alternating_forward_times(
+                benchmarks.build_published(CONFIG_ROOT, name, args.size, device), official,
+                args.size, args.repeat)
+        print(f'  official {name:6s} {t["official"].wall:7.3f} s wall {t["official"].cpu:7.3f} s '
+              f'CPU per frame, ours {t["ours"].wall:7.3f} s wall {t["ours"].cpu:7.3f} s CPU;  '
+              f'{ops} ATen ops', flush=True)
+        print_ops_ratio(f'ours / official {name}',
+                        dict(mean=t['ours'].wall, cpu=t['ours'].cpu, ops=ours[name]['ops']),
+                        dict(mean=t['official'].wall, cpu=t['official'].cpu, ops=ops),
+                        'at most 1.1x', 'at most 1.0x')
 
 
 def print_compiled(name: str, t: Dict[str, float]) -> None:

@@ -125,6 +125,17 @@ def benchmark_compiled_forward(model: nn.Module, size: Union[int, Sequence[int]]
     return figures
 
 
+def build_published(config_root: str, name: str, size: int = 256,
+                    device: Optional[torch.device] = None) -> nn.Module:
+    """The published architecture of model family ``name`` (random weights)
+    for ``size`` x ``size`` frames, on ``device`` (default: the CPU)."""
+    from cpabmm.apis import init_model
+    check_model_names([name])
+    options = None if size == 256 else {'model.image_size': (size, size)}
+    return init_model(osp.join(config_root, PUBLISHED_MODELS[name]), device=device or 'cpu',
+                      cfg_options=options)
+
+
 def published_forward_timings(config_root: str, names: Sequence[str], size: int = 256,
                               repeats: int = 3, device: Optional[torch.device] = None,
                               count_ops: bool = False,
@@ -135,13 +146,10 @@ def published_forward_timings(config_root: str, names: Sequence[str], size: int 
     ``compile``, then the same model compiled (:func:`benchmark_compiled_forward`),
     as ``compiled_mean``, ``compiled_min``, ``compiled_cpu``,
     ``compiled_fit``, ``compile`` and ``compile_cpu``."""
-    from cpabmm.apis import init_model
     check_model_names(names)
-    options = None if size == 256 else {'model.image_size': (size, size)}
     results = {}
     for name in names:
-        model = init_model(osp.join(config_root, PUBLISHED_MODELS[name]),
-                           device=device or 'cpu', cfg_options=options)
+        model = build_published(config_root, name, size, device)
         results[name] = benchmark_forward(model, size, repeats)
         if count_ops:
             results[name]['ops'] = count_forward_ops(model, size)

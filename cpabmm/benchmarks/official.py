@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import importlib
 import os.path as osp
+import statistics
 import sys
-import warnings
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional, Sequence
+from typing import Dict, Iterator, Optional
 
 import torch
 from torch import Tensor, nn
 
 from .forward import count_aten_ops, random_frames
-from .timing import Stopwatch
+from .timing import Stopwatch, Timing
 
 #: the folder of each official tree under ``--official DIR``
 OFFICIAL_TREES = {
@@ -168,30 +168,36 @@ def build_official(root: str, name: str, device: Optional[torch.device] = None) 
 
 
 @torch.no_grad()
-def time_official_forward(model: nn.Module, size: int = 256, repeats: int = 3,
-                          seed: int = 0) -> Dict[str, float]:
-    """Seconds per frame of an official network (:func:`build_official`) as
-    :func:`cpabmm.benchmarks.benchmark_forward` measures ours: batch 1,
-    random images, one warm-up pass, then ``repeats`` timed passes.
-
-    Returns:
-        dict with ``mean``, ``min`` and ``max`` wall seconds, ``cpu``: mean
-        process CPU seconds, and the ``repeats``.
-    """
-    if repeats < 1:
-        raise ValueError(f'repeats must be at least 1, got {repeats}')
-    device = next(model.parameters()).device
+@torch.no_grad()
+def alternating_forward_times(ours: nn.Module, official: nn.Module, size: int = 256,
+                              rounds: int = 3, seed: int = 0) -> Dict[str, Timing]:
+    """Median seconds per frame of ``ours`` (an :class:`ImageAnimator`:
+    ``compute_outputs``) and of ``official`` (:func:`build_official`), both
+    in eval mode on the same frames, timed in alternation after a warm-up
+    pass each: ours then official in even rounds, official then ours in odd
+    ones, so that a change in the machine's load falls on both alike (timed
+    one after the other, the same two networks differed by up to 15% on a
+    shared 2-core machine). Returns ``{'ours': Timing, 'official': Timing}``."""
+    if rounds < 1:
+        raise ValueError(f'rounds must be at least 1, got {rounds}')
+    device = next(ours.parameters()).device
     source, driving = random_frames(size, seed=seed, device=device)
-    model.eval()
-    model(source, driving)
-    walls, cpu = [], 0.0
-    for _ in range(repeats):
-        with Stopwatch(device) as watch:
-            model(source, driving)
-        walls.append(watch.elapsed.wall)
-        cpu += watch.elapsed.cpu
-    return {'mean': sum(walls) / repeats, 'min': min(walls), 'max': max(walls),
-            'cpu': cpu / repeats, 'repeats': float(repeats)}
+    ours.eval()
+    official.eval()
+    forwards = {'ours': lambda: ours.compute_outputs(source, driving),
+                'official': lambda: official(source, driving)}
+    times: Dict[str, list] = {name: [] for name in forwards}
+    for forward in forwards.values():
+        forward()
+    for round_index in range(rounds):
+        order = list(forwards) if round_index % 2 == 0 else list(reversed(forwards))
+        for name in order:
+            with Stopwatch(device) as watch:
+                forwards[name]()
+            times[name].append(watch.elapsed)
+    return {name: Timing(statistics.median(t.wall for t in timings),
+                         statistics.median(t.cpu for t in timings))
+            for name, timings in times.items()}
 
 
 def count_official_ops(model: nn.Module, size: int = 256, seed: int = 0) -> int:
@@ -199,22 +205,3 @@ def count_official_ops(model: nn.Module, size: int = 256, seed: int = 0) -> int:
     device = next(model.parameters()).device
     source, driving = random_frames(size, seed=seed, device=device)
     return count_aten_ops(model, source, driving)
-
-
-def official_forward_figures(root: str, names: Sequence[str], size: int = 256,
-                             repeats: int = 3, device: Optional[torch.device] = None
-                             ) -> Dict[str, Dict[str, float]]:
-    """Per official model of ``names``: the figures of
-    :func:`time_official_forward` and ``ops``: :func:`count_official_ops`.
-    The official code's warnings of deprecated torch defaults (``pretrained``,
-    ``grid_sample``'s ``align_corners``, ``meshgrid``'s indexing) are not
-    shown: they are about code we do not change."""
-    results = {}
-    for name in names:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', UserWarning)
-            model = build_official(root, name, device)
-            figures = time_official_forward(model, size, repeats)
-            figures['ops'] = count_official_ops(model, size)
-        results[name] = figures
-    return results

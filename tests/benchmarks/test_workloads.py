@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cpabmm import benchmarks
-from cpabmm.benchmarks import (LossRecorderHook, Timing, convergence_config, training_config,
+from cpabmm.benchmarks import (LossRecorderHook, convergence_config, training_config,
                                with_frozen_losses)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -114,15 +114,20 @@ class DenseMotionNetwork(nn.Module):
         """``(h, w)`` of the working resolution for ``(H, W)`` input frames."""
         return tuple(int(side * self.scale_factor) for side in size)
 
-    def motion_warps(self, source: Tensor, motion: BaseMotion,
-                     motion_params: MotionParams) -> Tensor:
+    def _working_grid(self, source: Tensor) -> Tensor:
+        """The identity grid of the working resolution, ``[h, w, 2]``."""
+        return coordinate_grid(self.working_size(source.shape[-2:]), source.dtype,
+                               source.device)
+
+    def motion_warps(self, source: Tensor, motion: BaseMotion, motion_params: MotionParams,
+                     grid: Optional[Tensor] = None) -> Tensor:
         """The motion model's N backward transformations on the working
-        resolution's pixel grid, ``[B, N, h, w, 2]``."""
+        resolution's pixel grid (``grid``, built when not given),
+        ``[B, N, h, w, 2]``."""
         if motion.num_transforms != self.num_transforms:
             raise ValueError(f'the motion model gives {motion.num_transforms} transformations '
                              f'but this network was built for {self.num_transforms}')
-        grid = coordinate_grid(self.working_size(source.shape[-2:]), source.dtype,
-                               source.device)
+        grid = self._working_grid(source) if grid is None else grid
         return in_float32(motion.warp, motion_params, grid)
 
     def _hourglass_input(self, source: Tensor, kp_source: Keypoints, kp_driving: Keypoints,
@@ -165,18 +170,21 @@ class DenseMotionNetwork(nn.Module):
             [B, N+1, C, h, w], ``contribution_maps`` [B, N+1, h, w], ``flow``
             [B, h, w, 2] and ``occlusion`` (a list of [B, 1, h_i, w_i]).
         """
-        warps = self.motion_warps(source, motion, motion_params)
-        return self.from_warps(source, kp_source, kp_driving, warps, bg_affine, dropout_p)
+        grid = self._working_grid(source)
+        warps = self.motion_warps(source, motion, motion_params, grid)
+        return self.from_warps(source, kp_source, kp_driving, warps, bg_affine, dropout_p, grid)
 
     def from_warps(self, source: Tensor, kp_source: Keypoints, kp_driving: Keypoints,
                    warps: Tensor, bg_affine: Optional[Tensor] = None,
-                   dropout_p: Optional[float] = None) -> Dict[str, object]:
+                   dropout_p: Optional[float] = None,
+                   grid: Optional[Tensor] = None) -> Dict[str, object]:
         """:meth:`forward` given the motion model's transformations ``warps``
-        (:meth:`motion_warps`, e.g. computed outside an exported graph)."""
+        (:meth:`motion_warps`, e.g. computed outside an exported graph) and
+        optionally the working resolution's identity ``grid`` they used."""
+        grid = self._working_grid(source) if grid is None else grid
         source = self.downsample(source)
         batch, channels, h, w = source.shape
-        background = coordinate_grid((h, w), source.dtype, source.device).expand(
-            batch, 1, h, w, 2)
+        background = grid.expand(batch, 1, h, w, 2)
         if bg_affine is not None:
             background = apply_projective(bg_affine, background)
         sparse = torch.cat([background, warps], dim=1)
