@@ -32,7 +32,7 @@ from cpabmm.version import __version__
 from cpabmm.zoo.checksum import file_sha256
 from .graphs import (AVDGraph, DenseMotionGraph, GeneratorGraph, KeypointGraph,
                      keypoint_inputs)
-from .manifest import FORMAT_VERSION, MANIFEST, write_manifest
+from .manifest import FORMAT_VERSION, write_manifest
 
 #: ONNX opset written by default (GridSample needs 16 or newer)
 DEFAULT_OPSET = 18
@@ -182,7 +182,7 @@ def _trace_inputs(model: nn.Module, fit_in_graph: bool, batch: int):
         entries = _keypoint_entries(kp_source)
         params = model.motion.fit(kp_source, kp_driving)
         warps = model.dense_motion.motion_warps(source, model.motion, params)
-        dense = model.dense_motion(source, kp_source, kp_driving, model.motion, params)
+        dense = model.dense_motion.from_warps(source, kp_source, kp_driving, warps)
     masks = [f'occlusion_{i}' for i in range(len(dense['occlusion']))]
     carried = entries if fit_in_graph else ['value']
     dense_inputs = (['source'] + keypoint_inputs('kp_source', carried)

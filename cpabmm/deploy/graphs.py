@@ -64,11 +64,10 @@ class DenseMotionGraph(nn.Module):
         kp_source = dict(zip(self.entries, tensors[:n]))
         kp_driving = dict(zip(self.entries, tensors[n:2 * n]))
         if self.fit_in_graph:
-            params = self.motion.fit(kp_source, kp_driving)
-            warps = self.dense_motion.motion_warps(source, self.motion, params)
+            out = self.dense_motion(source, kp_source, kp_driving, self.motion,
+                                    self.motion.fit(kp_source, kp_driving))
         else:
-            warps = tensors[2 * n]
-        out = self.dense_motion.from_warps(source, kp_source, kp_driving, warps)
+            out = self.dense_motion.from_warps(source, kp_source, kp_driving, tensors[2 * n])
         return (out['flow'], *out['occlusion'])
 
 

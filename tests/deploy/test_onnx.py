@@ -33,7 +33,7 @@ from cpabmm.registry import MODELS
 from tests.models.official_weights import recipe_weights_for
 
 onnx = pytest.importorskip('onnx', reason='the onnx extra is part of the test set-up')
-from cpabmm.deploy import export_onnx, read_manifest  # noqa: E402
+from cpabmm.deploy import ExportError, export_onnx, read_manifest  # noqa: E402
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_', 'models')
 #: family -> (its base model config, the fixture whose key names draw the recipe)
@@ -157,3 +157,17 @@ def test_end_to_end(exported):
     assert actual.shape == expected.shape == (len(driving), 3, *model.image_size)
     error = (actual - expected).abs().mean().item()
     assert error < END_TO_END_MEAN_TOL
+
+
+def test_unsupported_exports_are_one_line_errors(tmp_path):
+    """Nothing is written for a CPAB model without its motion config (its fit
+    stays in PyTorch) or a model without a fixed frame size."""
+    from cpabmm.apis import init_model
+    model = init_model(osp.join(CONFIGS, '..', '..', 'cpabmm',
+                                'cpabmm_k10-lite_1xb8-20e_synthetic-64.py'))
+    with pytest.raises(ExportError, match='CPABMotion stays in PyTorch; pass its config'):
+        export_onnx(model, str(tmp_path / 'cpab'))
+    model.image_size = None
+    with pytest.raises(ExportError, match='no fixed image_size; set one'):
+        export_onnx(model, str(tmp_path / 'any-size'), motion_config={})
+    assert not list(tmp_path.iterdir())
