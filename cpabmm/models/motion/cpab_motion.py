@@ -12,7 +12,8 @@ from torch import Tensor
 from cpabmm.ops.cpab import CPAB, checks
 from cpabmm.registry import MODELS
 from .base import BaseMotion, Keypoints, MotionParams
-from .cpab_solver import SolverTensors, WeightRule, fit_adam, fit_fast
+from .cpab_solver import (COMPILED_DTYPES, CompiledSystems, SolverTensors, TorchSystems,
+                          WeightRule, fit_adam, fit_fast)
 
 SOLVERS = ('fast', 'adam')
 
@@ -59,9 +60,12 @@ class _Tessellated(torch.nn.Module):
         (built at the first fit there, from the basis and ``inverse_penalty``)."""
         key = (dtype, torch.device(device))
         if key not in self._solver_tensors:
+            compiled = (CompiledSystems(self.cpab, dtype, device)
+                        if dtype in COMPILED_DTYPES and self.cpab.runs_compiled(device)
+                        else None)
             self._solver_tensors[key] = SolverTensors(
                 self.cpab.basis_as(dtype, device), self.cpab.nc,
-                self.inverse_penalty.to(dtype=dtype, device=device), self.rule)
+                self.inverse_penalty.to(dtype=dtype, device=device), self.rule, compiled)
         return self._solver_tensors[key]
 
     def transform(self, theta: Tensor, points: Tensor) -> Tensor:
@@ -76,9 +80,14 @@ class _Tessellated(torch.nn.Module):
         return self.cpab.transform_unchecked(theta, points, watch=False)
 
     def fit_fast(self, control: Tensor, target: Tensor) -> Tensor:
-        return fit_fast(control, target, self._fit_transform,
-                        self.solver_tensors(control.dtype, control.device),
-                        self.rule, self.steps, self.robust)
+        """The fast solver's theta; its linearised systems come from the
+        compiled kernels where the op runs them and no gradient is wanted,
+        else from PyTorch ops (see :class:`CompiledSystems`)."""
+        tensors = self.solver_tensors(control.dtype, control.device)
+        wants_grad = torch.is_grad_enabled() and (control.requires_grad or target.requires_grad)
+        systems = (tensors.compiled if tensors.compiled is not None and not wants_grad
+                   else TorchSystems(tensors.field, self._fit_transform))
+        return fit_fast(control, target, systems, tensors, self.rule, self.steps, self.robust)
 
     def fit_adam(self, control: Tensor, target: Tensor, iterations: int, lr: float) -> Tensor:
         """The published loop, in libcpab's kind of basis (see :func:`fit_adam`)."""

@@ -68,11 +68,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from cpabmm.ops.cpab.function import compiled_fit_system
+
+if TYPE_CHECKING:
+    from cpabmm.ops.cpab import CPAB
 
 TransformFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -282,12 +287,15 @@ class SolverTensors:
         inverse_penalty: ``[d, d]`` inverse of the matrix ``M`` of the
             penalty ``theta' M theta``, in the same dtype and on the same device.
         rule: the weight rule (its grid).
+        compiled: the compiled kernels' systems for the tessellation, where
+            its op runs them (fits without gradients use them).
     """
 
     def __init__(self, basis: Tensor, nc: Tuple[int, int], inverse_penalty: Tensor,
-                 rule: WeightRule):
+                 rule: WeightRule, compiled: Optional[CompiledSystems] = None):
         like = dict(dtype=inverse_penalty.dtype, device=inverse_penalty.device)
         self.field = LinearisedField(basis, nc)
+        self.compiled = compiled
         self.inverse_penalty = inverse_penalty
         self.origin = torch.zeros(1, len(inverse_penalty), **like)    # theta = 0
         # F with F F' = M^-1 (float64): exact Gram matrices for the Cholesky choice.
@@ -429,7 +437,94 @@ def _advance(theta: Tensor, step: Tensor, max_step: float) -> Tensor:
     return torch.addcdiv(theta, step, norm, value=max_step)
 
 
-def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, tensors: SolverTensors,
+class TorchSystems:
+    """The linearised systems of :func:`fit_fast` from PyTorch ops:
+    differentiable in the keypoints, and the reference of
+    :class:`CompiledSystems`.
+
+    Args:
+        field: the tessellation's :class:`LinearisedField`.
+        transform: ``transform(theta [G, d], points [G, n, 2]) -> [G, n, 2]``.
+    """
+
+    def __init__(self, field: LinearisedField, transform: TransformFn):
+        self.field = field
+        self.transform = transform
+
+    def start(self, control: Tensor, target: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """The linear start's system: ``V(m)`` ``[G, 2n, d]`` at the midpoints
+        ``m = (c + s) / 2``, the motion ``s - c`` ``[G, 2n]`` and its mean
+        square ``[G, 1, 1]``."""
+        G, n, _ = control.shape
+        motion = target - control
+        mean_square = motion.square().sum(dim=2, keepdim=True).mean(dim=1, keepdim=True)
+        midpoint = torch.lerp(control, target, 0.5)
+        V = self.field.velocity_matrix(self.field.gather(midpoint), midpoint)
+        return V.reshape(G, 2 * n, -1), motion.reshape(G, 2 * n), mean_square
+
+    def step(self, theta: Tensor, control: Tensor, target: Tensor, mean_square: Tensor,
+             robust: float) -> Tuple[Tensor, Tensor]:
+        """A Gauss-Newton step's system at ``theta``: ``J`` ``[G, 2n, d]`` and
+        ``b = J theta - r`` ``[G, 2n]``, rows reweighted by
+        :func:`_robust_scale` (floor ``robust`` times the RMS motion)."""
+        G, n, _ = control.shape
+        moved = self.transform(theta, control)
+        midpoint = torch.lerp(control, moved, 0.5)
+        residual = moved - target                                      # [G, n, 2]
+        scale = None
+        if robust > 0:
+            # The floor: about robust * RMS motion, at least 1e-6; a smooth
+            # function of the keypoints (it carries their gradient).
+            scale = _robust_scale(residual, mean_square * robust ** 2 + 1e-12)   # [G, n, 1]
+        J = self.field.jacobian(self.field.gather(midpoint), midpoint, theta, scale)
+        predicted = torch.einsum('gnjd,gd->gnj', J, theta)
+        b = (predicted - residual if scale is None
+             else torch.addcmul(predicted, residual, scale, value=-1))
+        return J.reshape(G, 2 * n, -1), b.reshape(G, 2 * n)
+
+
+#: dtypes of the fits that :class:`CompiledSystems` serves
+COMPILED_DTYPES = (torch.float32, torch.float64)
+
+
+class CompiledSystems:
+    """The systems of :class:`TorchSystems` from the compiled kernels, one
+    call each (:func:`~cpabmm.ops.cpab.function.compiled_fit_system`; double
+    precision inside): no gradient, for fits on detached keypoints, in
+    float32 or float64 (:data:`COMPILED_DTYPES`).
+
+    Args:
+        cpab: the tessellation's CPAB op (its basis, cells, boundary rule and
+            ``theta_to_A``); its backend runs the compiled kernels.
+        dtype, device: those of the fits.
+    """
+
+    def __init__(self, cpab: 'CPAB', dtype: torch.dtype, device: torch.device):
+        self.cpab = cpab
+        self.basis = cpab.basis_as(dtype, device)
+
+    def _system(self, A: Optional[Tensor], control: Tensor, target: Tensor,
+                robust: float) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        return compiled_fit_system(A, self.basis, control, target, self.cpab.nc, robust,
+                                   self.cpab.zero_boundary)
+
+    def start(self, control: Tensor, target: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`TorchSystems.start`."""
+        return self._system(None, control, target, 0.0)
+
+    def step(self, theta: Tensor, control: Tensor, target: Tensor, mean_square: Tensor,
+             robust: float) -> Tuple[Tensor, Tensor]:
+        """:meth:`TorchSystems.step` (the kernel computes the mean square
+        motion itself)."""
+        with torch.autocast(theta.device.type, enabled=False):        # A in theta's dtype
+            A = self.cpab.theta_to_A(theta)
+        return self._system(A, control, target, robust)[:2]
+
+
+Systems = Union[TorchSystems, CompiledSystems]
+
+
+def fit_fast(control: Tensor, target: Tensor, systems: Systems, tensors: SolverTensors,
              rule: WeightRule, iterations: int = 3, robust: float = 0.05,
              max_step: float = 4.0) -> Tensor:
     """Fast keypoint-to-CPAB fit (see the module docstring).
@@ -437,7 +532,8 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, tensors: S
     Args:
         control: ``[G, n, 2]`` driving keypoints in domain coordinates.
         target: ``[G, n, 2]`` source keypoints in domain coordinates.
-        transform: ``transform(theta [G, d], points [G, n, 2]) -> [G, n, 2]``.
+        systems: where the linearised systems come from:
+            :class:`TorchSystems` (differentiable) or :class:`CompiledSystems`.
         tensors: the tessellation's constant tensors in the keypoints' dtype
             and on their device.
         rule: how each problem's penalty weight is chosen.
@@ -446,34 +542,16 @@ def fit_fast(control: Tensor, target: Tensor, transform: TransformFn, tensors: S
             plain least squares), see :func:`_robust_scale`.
         max_step: largest norm of one step in theta.
     Returns:
-        ``[G, d]`` theta, differentiable in ``control`` and ``target``.
+        ``[G, d]`` theta, differentiable in ``control`` and ``target`` with
+        :class:`TorchSystems`.
     """
-    G, n, _ = control.shape
-    field = tensors.field
-    motion = target - control
-    mean_square = motion.square().sum(dim=2, keepdim=True).mean(dim=1, keepdim=True)   # [G, 1, 1]
+    V, b, mean_square = systems.start(control, target)
     if not rule.fixed:
         with torch.no_grad():
-            rule = tensors.rule_for(rule, mean_square, 2 * n)
-    if robust > 0 and iterations > 0:
-        # The reweighting's floor: about robust * RMS motion, at least 1e-6; a
-        # smooth function of the keypoints (it carries their gradient).
-        floor_square = mean_square * robust ** 2 + 1e-12
-
-    midpoint = torch.lerp(control, target, 0.5)
-    V = field.velocity_matrix(field.gather(midpoint), midpoint).reshape(G, 2 * n, -1)
-    theta = _advance(tensors.origin, _minimiser(V, motion.reshape(G, 2 * n), tensors, rule),
-                     max_step)
+            rule = tensors.rule_for(rule, mean_square, b.shape[1])
+    theta = _advance(tensors.origin, _minimiser(V, b, tensors, rule), max_step)
     for _ in range(iterations):
-        moved = transform(theta, control)
-        midpoint = torch.lerp(control, moved, 0.5)
-        residual = moved - target                                      # [G, n, 2]
-        scale = _robust_scale(residual, floor_square) if robust > 0 else None   # [G, n, 1]
-        J = field.jacobian(field.gather(midpoint), midpoint, theta, scale)   # [G, n, 2, d]
-        predicted = torch.einsum('gnjd,gd->gnj', J, theta)
-        b = (predicted - residual if scale is None
-             else torch.addcmul(predicted, residual, scale, value=-1)).reshape(G, 2 * n)
-        J = J.reshape(G, 2 * n, -1)
+        J, b = systems.step(theta, control, target, mean_square, robust)
         theta = _advance(theta, _minimiser(J, b, tensors, rule) - theta, max_step)
     return theta
 

@@ -248,6 +248,14 @@ class CPAB(torch.nn.Module):
                       "repository's root", logger='current', level=logging.WARNING)
         return reference.velocity, self._reference_integrate
 
+    def runs_compiled(self, device: torch.device) -> bool:
+        """Whether the op runs the compiled kernels on ``device``: its backend
+        allows them there and they are built for it."""
+        device = torch.device(device)
+        allowed = {'auto': True, 'torch': False, 'cpp': device.type == 'cpu',
+                   'cuda': device.type == 'cuda'}[self.backend]
+        return allowed and _compiled_ops(device) is not None
+
     def _reference_integrate(self, A: Tensor, points: Tensor, nc) -> Tensor:
         out, stats = reference.integrate(A, points, nc, self.max_iterations,
                                          return_stats=True)

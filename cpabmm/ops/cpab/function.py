@@ -19,7 +19,7 @@ These functions check no values: nan in gives nan out (the kernels stop a
 trajectory that turns non-finite). :class:`~cpabmm.ops.cpab.CPAB` checks its
 inputs and outputs (:mod:`.checks`).
 """
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -124,3 +124,22 @@ def compiled_integrate(A: torch.Tensor, points: torch.Tensor,
     kernel; first order only).
     """
     return _apply('integrate', A, points, nc)
+
+
+def compiled_fit_system(A: Optional[torch.Tensor], basis: torch.Tensor, control: torch.Tensor,
+                        target: torch.Tensor, nc: Tuple[int, int], robust: float,
+                        zero_boundary: bool
+                        ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """The fast keypoint-to-CPAB solver's linearised system from one kernel
+    (``cpab_fit.h``; :class:`~cpabmm.models.motion.cpab_solver.TorchSystems`
+    is its PyTorch reference): ``(J [G, 2n, d], b [G, 2n], mean_square)``
+    for ``control`` and ``target`` ``[G, n, 2]`` and the ``basis`` ``[6 nT,
+    d]``, all of one float32 or float64 dtype on one device. Without ``A``
+    the start's system and the problems' mean squared motion ``[G, 1, 1]``;
+    with the fields ``A [G, nT, 2, 3]`` of theta a Gauss-Newton step's (robust
+    factors with the floor ``robust``, 0 for none) and ``None``. No gradient
+    (for fits on detached keypoints)."""
+    nx, ny = (int(n) for n in nc)
+    A = None if A is None else A.contiguous()
+    return tuple(load_ext().fit_system(A, basis, control.contiguous(), target.contiguous(),
+                                       nx, ny, float(robust), bool(zero_boundary)))

@@ -20,6 +20,12 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         "Gradients of the CPAB transformation: [grad_A, grad_points]",
         py::arg("A"), py::arg("points"), py::arg("grad_out"), py::arg("nx"),
         py::arg("ny"));
+  m.def("fit_system", &cpab::fit_system,
+        "The fast CPAB solver's linearised system: [J, b, mean_square] for "
+        "its start (A None) or a Gauss-Newton step at A",
+        py::arg("A"), py::arg("basis"), py::arg("control"), py::arg("target"),
+        py::arg("nx"), py::arg("ny"), py::arg("robust"),
+        py::arg("zero_boundary"));
   m.def("affine_flow", &cpab::affine_flow,
         "Flow of affine fields A [N, 2, 3] for times s [N] from x [N, 2] "
         "(spectral radius of s L <= 1.5; CPU)",

@@ -9,8 +9,10 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <optional>
 #include <vector>
 
+#include "cpab/cpab_fit.h"
 #include "cpab/cpab_point_ops.h"
 
 namespace cpab {
@@ -39,6 +41,17 @@ std::vector<at::Tensor> affine_flow_backward(const at::Tensor& A,
                                              const at::Tensor& s,
                                              const at::Tensor& x,
                                              const at::Tensor& grad);
+// The fast solver's linearised system (cpab_fit.h): {J [G, 2n, d],
+// b [G, 2n], mean_square [G, 1, 1] (the start's; undefined for a step)} for
+// control and target [G, n, 2], the basis [6 nT, d] and, for a Gauss-Newton
+// step, the fields A [G, nT, 2, 3] of its theta (none: the start).  Forward
+// only.
+std::vector<at::Tensor> fit_system(const std::optional<at::Tensor>& A,
+                                   const at::Tensor& basis,
+                                   const at::Tensor& control,
+                                   const at::Tensor& target, int64_t nx,
+                                   int64_t ny, double robust,
+                                   bool zero_boundary);
 bool has_cuda();
 
 // Implementations, for checked arguments.
@@ -54,6 +67,10 @@ std::vector<at::Tensor> affine_flow_backward_cpu(const at::Tensor& A,
                                                  const at::Tensor& s,
                                                  const at::Tensor& x,
                                                  const at::Tensor& grad);
+void fit_system_cpu(const at::Tensor& A, const at::Tensor& basis,
+                    const at::Tensor& control, const at::Tensor& target,
+                    at::Tensor& J, at::Tensor& b, at::Tensor& mean_square,
+                    FitSizes s);
 #ifdef WITH_CUDA
 at::Tensor forward_cuda(Op op, const at::Tensor& A, const at::Tensor& points,
                         const Sizes& n);
@@ -61,6 +78,10 @@ std::vector<at::Tensor> backward_cuda(Op op, const at::Tensor& A,
                                       const at::Tensor& points,
                                       const at::Tensor& grad_out,
                                       const Sizes& n);
+void fit_system_cuda(const at::Tensor& A, const at::Tensor& basis,
+                     const at::Tensor& control, const at::Tensor& target,
+                     at::Tensor& J, at::Tensor& b, at::Tensor& mean_square,
+                     FitSizes s);
 #endif
 
 }  // namespace cpab

@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "cpab/cpab.h"
 
@@ -207,6 +208,40 @@ std::vector<at::Tensor> affine_flow_backward_cpu(const at::Tensor& A,
         });
   });
   return {grad_A, grad_x};
+}
+
+void fit_system_cpu(const at::Tensor& A, const at::Tensor& basis,
+                    const at::Tensor& control, const at::Tensor& target,
+                    at::Tensor& J, at::Tensor& b, at::Tensor& mean_square,
+                    FitSizes s) {
+  // Per-point rows of every problem (a few kB: the fit's problems are small).
+  std::vector<double> scratch(kFitFields * s.G * s.n);
+  double* rows = scratch.data();
+  AT_DISPATCH_FLOATING_TYPES(basis.scalar_type(), "cpab_fit_system_cpu", [&] {
+    const scalar_t* a = s.start ? nullptr : A.data_ptr<scalar_t>();
+    const scalar_t* c = control.data_ptr<scalar_t>();
+    const scalar_t* t = target.data_ptr<scalar_t>();
+    const scalar_t* B = basis.data_ptr<scalar_t>();
+    scalar_t* out_J = J.data_ptr<scalar_t>();
+    scalar_t* out_b = b.data_ptr<scalar_t>();
+    scalar_t* ms = s.start ? mean_square.data_ptr<scalar_t>() : nullptr;
+    const int64_t points = s.G * s.n;
+    parallel_tasks((points + kGrain - 1) / kGrain, [&](int64_t task) {
+      const int64_t end = std::min(points, (task + 1) * kGrain);
+      for (int64_t i = task * kGrain; i < end; ++i)
+        fit_point(a, c, t, rows, s, i / s.n, i % s.n);
+    });
+    parallel_tasks(s.G, [&](int64_t g) {
+      fit_factors(c, t, rows, ms, s, g);
+      for (int64_t p = 0; p < s.n; ++p) {
+        for (int j = 0; j < 2; ++j) {
+          for (int64_t k = 0; k < s.d; ++k)
+            fit_entry(B, rows, out_J, s, g, p, j, k);
+          fit_rhs(rows, out_b, s, g, p, j);
+        }
+      }
+    });
+  });
 }
 
 }  // namespace cpab

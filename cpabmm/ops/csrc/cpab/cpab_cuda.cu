@@ -20,6 +20,8 @@ namespace cpab {
 namespace {
 
 constexpr int kThreads = 256;
+// Threads of the fit_system kernel's blocks (one block per problem).
+constexpr int kFitThreads = 128;
 constexpr int64_t kMaxGridY = 65535;
 // Shared memory for the per-block gradient of A (the default limit).
 constexpr int64_t kMaxSharedBytes = 48 * 1024;
@@ -65,6 +67,35 @@ __global__ void backward_kernel(const scalar_t* __restrict__ A,
         if (shared[k] != 0.0) atomicAdd(grad_A + t * K + k, shared[k]);
       __syncthreads();
     }
+  }
+}
+
+// One block per problem (grid-stride over problems): the points' rows, a
+// synchronisation, the problem's factors (one thread: n is small), another,
+// then J and b entry by entry.
+template <typename scalar_t>
+__global__ void fit_system_kernel(const scalar_t* __restrict__ A,
+                                  const scalar_t* __restrict__ basis,
+                                  const scalar_t* __restrict__ control,
+                                  const scalar_t* __restrict__ target,
+                                  scalar_t* __restrict__ J,
+                                  scalar_t* __restrict__ b,
+                                  scalar_t* __restrict__ mean_square,
+                                  double* __restrict__ rows, FitSizes s) {
+  for (int64_t g = blockIdx.x; g < s.G; g += gridDim.x) {
+    for (int64_t p = threadIdx.x; p < s.n; p += blockDim.x)
+      fit_point(A, control, target, rows, s, g, p);
+    __syncthreads();
+    if (threadIdx.x == 0) fit_factors(control, target, rows, mean_square, s, g);
+    __syncthreads();
+    const int64_t entries = 2 * s.n * s.d;
+    for (int64_t e = threadIdx.x; e < entries; e += blockDim.x) {
+      const int64_t row = e / s.d;
+      fit_entry(basis, rows, J, s, g, row / 2, static_cast<int>(row % 2),
+                e % s.d);
+    }
+    for (int64_t row = threadIdx.x; row < 2 * s.n; row += blockDim.x)
+      fit_rhs(rows, b, s, g, row / 2, static_cast<int>(row % 2));
   }
 }
 
@@ -117,6 +148,26 @@ std::vector<at::Tensor> backward_cuda(Op op, const at::Tensor& A,
   }
   if (n.pt_stride == 0) grad_pts = grad_pts.sum(0);
   return {grad_A.to(A.scalar_type()).view(A.sizes()), grad_pts};
+}
+
+void fit_system_cuda(const at::Tensor& A, const at::Tensor& basis,
+                     const at::Tensor& control, const at::Tensor& target,
+                     at::Tensor& J, at::Tensor& b, at::Tensor& mean_square,
+                     FitSizes s) {
+  const c10::cuda::CUDAGuard guard(basis.device());
+  at::Tensor rows = at::empty({s.G * s.n * kFitFields},
+                              basis.options().dtype(at::kDouble));
+  const auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES(basis.scalar_type(), "cpab_fit_system_cuda", [&] {
+    fit_system_kernel<scalar_t><<<std::min(s.G, kMaxGridY), kFitThreads, 0,
+                                  stream>>>(
+        s.start ? nullptr : A.data_ptr<scalar_t>(), basis.data_ptr<scalar_t>(),
+        control.data_ptr<scalar_t>(), target.data_ptr<scalar_t>(),
+        J.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(),
+        s.start ? mean_square.data_ptr<scalar_t>() : nullptr,
+        rows.data_ptr<double>(), s);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
 }
 
 }  // namespace cpab

@@ -1,6 +1,10 @@
 // Argument checks and device dispatch of the CPAB ops: every tensor is
 // validated here, so that no kernel ever sees a shape, dtype, layout or
 // device it was not written for.
+#include <ATen/ops/empty.h>
+
+#include <limits>
+
 #include "cpab/cpab.h"
 
 namespace cpab {
@@ -120,6 +124,51 @@ void check_flow_inputs(const at::Tensor& A, const at::Tensor& s,
                     "x must have shape [", N, ", 2], got ", x.sizes());
 }
 
+// Checks the fit's points [G, n, 2] against A (when given) and the basis.
+void check_fit_points(const at::Tensor& t, const at::Tensor& basis,
+                      const char* name) {
+  check_float_tensor(t, name);
+  check_like(t, basis, name);
+  TORCH_CHECK_VALUE(t.dim() == 3 && t.size(1) >= 1 && t.size(2) == 2, name,
+                    " must have shape [G, n, 2] with n >= 1, got ", t.sizes());
+}
+
+// Checks the arguments of fit_system and returns the problem sizes.
+FitSizes check_fit_inputs(const std::optional<at::Tensor>& A,
+                          const at::Tensor& basis, const at::Tensor& control,
+                          const at::Tensor& target, int64_t nx, int64_t ny) {
+  check_float_tensor(basis, "basis");
+  TORCH_CHECK_VALUE(nx >= 1 && ny >= 1 && nx <= kMaxCells && ny <= kMaxCells,
+                    "nc must be two integers in [1, ", kMaxCells, "], got (",
+                    nx, ", ", ny, ")");
+  const int64_t nT = 4 * nx * ny;
+  TORCH_CHECK_VALUE(basis.dim() == 2 && basis.size(0) == 6 * nT,
+                    "basis must have shape [", 6 * nT, ", d] for nc = (", nx,
+                    ", ", ny, "), got ", basis.sizes());
+  check_fit_points(control, basis, "control");
+  check_fit_points(target, basis, "target");
+  TORCH_CHECK_VALUE(target.sizes() == control.sizes(),
+                    "target must have the shape of control ", control.sizes(),
+                    ", got ", target.sizes());
+  FitSizes s;
+  s.G = control.size(0);
+  s.n = control.size(1);
+  s.d = basis.size(1);
+  s.nT = nT;
+  s.nx = static_cast<int>(nx);
+  s.ny = static_cast<int>(ny);
+  s.start = !A.has_value();
+  if (A.has_value()) {
+    check_float_tensor(*A, "A");
+    check_like(*A, basis, "A");
+    TORCH_CHECK_VALUE(A->dim() == 4 && A->size(0) == s.G && A->size(1) == nT &&
+                          A->size(2) == 2 && A->size(3) == 3,
+                      "A must have shape [", s.G, ", ", nT, ", 2, 3], got ",
+                      A->sizes());
+  }
+  return s;
+}
+
 }  // namespace
 
 at::Tensor velocity(const at::Tensor& A, const at::Tensor& points, int64_t nx,
@@ -162,6 +211,37 @@ std::vector<at::Tensor> affine_flow_backward(const at::Tensor& A,
   TORCH_CHECK_VALUE(grad.sizes() == x.sizes(), "grad must have the shape of x ",
                     x.sizes(), ", got ", grad.sizes());
   return affine_flow_backward_cpu(A, s, x, grad);
+}
+
+std::vector<at::Tensor> fit_system(const std::optional<at::Tensor>& A,
+                                   const at::Tensor& basis,
+                                   const at::Tensor& control,
+                                   const at::Tensor& target, int64_t nx,
+                                   int64_t ny, double robust,
+                                   bool zero_boundary) {
+  FitSizes s = check_fit_inputs(A, basis, control, target, nx, ny);
+  s.robust = robust;
+  s.zero_boundary = zero_boundary;
+  s.eps = basis.scalar_type() == at::kFloat
+              ? std::numeric_limits<float>::epsilon()
+              : std::numeric_limits<double>::epsilon();
+  const at::Tensor fields = A.has_value() ? *A : at::Tensor();
+  at::Tensor J = at::empty({s.G, 2 * s.n, s.d}, basis.options());
+  at::Tensor b = at::empty({s.G, 2 * s.n}, basis.options());
+  at::Tensor mean_square;  // undefined (None) for a step
+  if (s.start) mean_square = at::empty({s.G, 1, 1}, basis.options());
+  if (s.G > 0) {
+    if (basis.is_cuda()) {
+#ifdef WITH_CUDA
+      fit_system_cuda(fields, basis, control, target, J, b, mean_square, s);
+#else
+      TORCH_CHECK_VALUE(false, kNoCuda);
+#endif
+    } else {
+      fit_system_cpu(fields, basis, control, target, J, b, mean_square, s);
+    }
+  }
+  return {J, b, mean_square};
 }
 
 bool has_cuda() {
