@@ -37,19 +37,29 @@ the keypoints through the unrolled steps (first derivatives of the op only);
 the weight choice is piecewise constant and carries none. Batched over all
 problems: a handful of small solves instead of hundreds of optimiser steps.
 
+The per-point work of the start and of each step (the CPAB transform of
+the control points, the midpoints' triangles, ``V``, the midpoint Jacobian,
+the robust factors and the right-hand side) makes the linearised system
+``J, b``; the systems come from one of two sources with the same math:
+:class:`TorchSystems` (PyTorch ops, differentiable in the keypoints) or,
+for fits without gradients where the CPAB op runs its compiled kernels,
+:class:`CompiledSystems` (one kernel call per system, in double precision
+inside, ``cpab_fit.h``). The minimiser and the weight choice are PyTorch
+ops on both.
+
 Few operations per step (issue #19: on a GPU each is a kernel launch): the
-constant tensors (the basis rows stored by cell and triangle side, the
-identities, the weight grid and the constants of its choice) are built once
-per tessellation, dtype and device (:class:`SolverTensors`,
-:class:`WeightGrid`); one gather finds the rows of the points' triangles,
-the midpoint Jacobian is one batched 2x2 solve (the robust factors scale
-its right-hand side), the products with theta are einsums, the robust
-normalisation is one ``rms_norm``, a step is shortened by one ``addcdiv``,
-and the CPAB op runs without the input checks of its public entry
-(:meth:`~cpabmm.ops.cpab.CPAB.transform_unchecked`: the fit's thetas are
-bounded and its keypoints finite). The fit amplifies single roundings
-(float32 thetas move by up to 3% with the order of a sum), so its figures
-of merit, not its thetas, are what such changes keep
+compiled systems, and in the PyTorch ones, constant tensors (the basis rows
+stored by cell and triangle side, the identities, the weight grid and the
+constants of its choice) built once per tessellation, dtype and device
+(:class:`SolverTensors`, :class:`WeightGrid`); one gather finds the rows of
+the points' triangles, the midpoint Jacobian is one batched 2x2 solve (the
+robust factors scale its right-hand side), the products with theta are
+einsums, the robust normalisation is one ``rms_norm``, a step is shortened
+by one ``addcdiv``, and the CPAB op runs without the input checks of its
+public entry (:meth:`~cpabmm.ops.cpab.CPAB.transform_unchecked`: the fit's
+thetas are bounded and its keypoints finite). The fit amplifies single
+roundings (float32 thetas move by up to 3% with the order of a sum), so its
+figures of merit, not its thetas, are what such changes keep
 (``tools/benchmark.py motion``; the weight choices are the exact rule's,
 in float64).
 
