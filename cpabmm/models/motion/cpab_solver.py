@@ -509,7 +509,7 @@ class CompiledSystems:
         dtype, device: those of the fits.
     """
 
-    def __init__(self, cpab: 'CPAB', dtype: torch.dtype, device: torch.device):
+    def __init__(self, cpab: CPAB, dtype: torch.dtype, device: torch.device):
         self.cpab = cpab
         self.basis = cpab.basis_as(dtype, device)
 
