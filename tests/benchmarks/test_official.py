@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from cpabmm import benchmarks
+from cpabmm.ops.cpab.function import BUILD_COMMAND, compiled_available
 from tests.tools.loading import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -150,6 +151,23 @@ def test_our_forward_op_counts_are_positive_and_deterministic(name):
     first, second = (benchmarks.count_forward_ops(model, size=64) for _ in range(2))
     assert isinstance(first, int) and first > 0 and first == second
     assert model.training  # the count runs in eval mode and restores the mode
+
+
+#: issue #19's bound on CPABMM's per-frame ATen ops against TPSMM's (the
+#: CPU proxy of GPU launches): 649 / 531 = 1.22x on torch 2.14
+CPABMM_OPS_OVER_TPSMM = 1.25
+
+
+@pytest.mark.skipif(not compiled_available(torch.device('cpu')),
+                    reason=f'the CPAB op is not built ({BUILD_COMMAND}): its reference '
+                    'integrator dispatches thousands of ops')
+def test_cpabmm_dispatches_at_most_a_quarter_more_ops_than_tpsmm():
+    """The published architectures (random weights, batch 1; 128 px: the
+    counts do not depend on the frame size)."""
+    counts = {name: benchmarks.count_forward_ops(benchmarks.build_published(CONFIGS, name, 128),
+                                                 size=128)
+              for name in ('TPSMM', 'CPABMM')}
+    assert counts['CPABMM'] <= CPABMM_OPS_OVER_TPSMM * counts['TPSMM'], counts
 
 
 def test_the_official_trees_are_found_and_imported_each_from_its_own_folder(official_dir):
