@@ -7,6 +7,7 @@ Usage::
     python tools/benchmark.py motion [--samples 8] [--backend auto] [--fixture PATH]
                                      [--distribution all|fixture-noisy|small|large|degenerate]
     python tools/benchmark.py train [--models FOMM TPSMM CPABMM] [--sizes 64x8 256x2]
+                                    [--amp] [--perceptual]
                                     [--repeat 2]
     python tools/benchmark.py model [--models FOMM TPSMM CPABMM] [--size 256] [--repeat 3]
                                     [--device cpu] [--official DIR] [--compile]
@@ -162,14 +163,18 @@ def run_train(args: argparse.Namespace) -> None:
     if args.configs:
         run_train_configs(args, device)
         return
+    vgg = (' and the published VGG-19 perceptual pyramid (random weights)'
+           if args.perceptual else '')
     print(f'training step (forward + backward + every optimiser step), min of {args.repeat} '
           f'after a warm-up; {where(device)}. Losses: the synthetic configs\' weight-free '
           'ones for every model (L1 + SSIM pyramid, equivariance; warp and background cycle '
-          'for TPSMM/CPABMM); 64 px: the synthetic architectures, 256 px: the published ones')
+          f'for TPSMM/CPABMM){vgg}; 64 px: the synthetic architectures, 256 px: the '
+          'published ones')
     for size, batch in args.sizes:
         print(f'  batch {batch} at {size}x{size}:')
         results = benchmarks.train_step_timings(CONFIG_ROOT, args.models, size, batch,
-                                                args.repeat, device, args.amp)
+                                                args.repeat, device, args.amp,
+                                                args.perceptual)
         for name, timings in results.items():
             full = timings['float32']
             print(f'    {name:7s} {full.wall:8.2f} s wall {full.cpu:8.2f} s CPU')
@@ -223,6 +228,9 @@ def add_train_parser(subparsers) -> None:
     add_step_arguments(p, repeat=2)
     p.add_argument('--amp', action='store_true',
                    help='also time each model with bfloat16 autocast (tools/train.py --amp)')
+    p.add_argument('--perceptual', action='store_true',
+                   help='add the published VGG-19 perceptual pyramid loss (random weights) to '
+                        "every model's losses")
     p.add_argument('--configs', nargs='+', metavar='CONFIG',
                    help='time these config files instead, each at its own batch and frame '
                         'size (e.g. the lite configs of docs/results.md)')

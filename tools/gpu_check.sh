@@ -56,6 +56,8 @@ if [ "$part" != core ]; then
     step bench_compiled 300 python3 tools/benchmark.py model --device cuda --repeat 30 \
         --models TPSMM CPABMM --compile
     step bench_train 240 python3 tools/benchmark.py train --device cuda --sizes 256x8 --repeat 5 --amp
+    step bench_train_vgg 240 python3 tools/benchmark.py train --device cuda --sizes 256x8 \
+        --repeat 5 --amp --perceptual
     step bench_startup 180 python3 tools/benchmark.py startup --device cuda --repeat 2
     step bench_demo 180 python3 tools/benchmark.py demo --device cuda --frames 60 --skip-memory
 fi

@@ -9,23 +9,44 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from cpabmm.models.losses.reconstruction import PUBLISHED_SCALES
 from cpabmm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from .settings import PUBLISHED_MODELS, SYNTHETIC_CONFIGS, check_model_names
 from .timing import Timing, measure
 
 
-def training_config(config_root: str, name: str, size: int) -> Config:
+#: the smallest image VGG-19 takes to relu5_1 (four 2x2 poolings)
+VGG_MIN_SIZE = 16
+
+
+def random_vgg_perceptual(size: int) -> dict:
+    """The published VGG-19 perceptual pyramid loss term with random weights
+    (the ImageNet ones cost the same and cannot be fetched offline), at the
+    published scales whose images VGG-19 takes at ``size`` px (all from 128
+    px; at 64, 1 to 0.25)."""
+    scales = tuple(scale for scale in PUBLISHED_SCALES if size * scale >= VGG_MIN_SIZE)
+    return dict(type='ImageLossTerm',
+                loss=dict(type='PerceptualPyramidLoss', scales=scales,
+                          backbone=dict(type='VGG19', pretrained=False)))
+
+
+def training_config(config_root: str, name: str, size: int, perceptual: bool = False) -> Config:
     """What to time for model family ``name``: at 64 px its synthetic config;
     at other sizes the published architecture with the synthetic config's
     weight-free losses (the VGG-19, SAM and DINO weights cannot be fetched
-    offline), so that the families compare with the same losses."""
+    offline), so that the families compare with the same losses. With
+    ``perceptual``, the published VGG-19 perceptual pyramid loss is added
+    (random weights, :func:`random_vgg_perceptual`)."""
     check_model_names([name])
     synthetic = Config.fromfile(osp.join(config_root, SYNTHETIC_CONFIGS[name]))
     if size == 64:
-        return synthetic
-    cfg = Config.fromfile(osp.join(config_root, PUBLISHED_MODELS[name]))
-    cfg.model.losses = synthetic.model.losses
-    cfg.model.image_size = (size, size)
+        cfg = synthetic
+    else:
+        cfg = Config.fromfile(osp.join(config_root, PUBLISHED_MODELS[name]))
+        cfg.model.losses = synthetic.model.losses
+        cfg.model.image_size = (size, size)
+    if perceptual:
+        cfg.model.losses['perceptual'] = random_vgg_perceptual(size)
     return cfg
 
 
@@ -135,13 +156,15 @@ def config_step_timings(paths: Sequence[str], repeats: int,
 
 def train_step_timings(config_root: str, names: Sequence[str], size: int, batch: int,
                        repeats: int, device: Optional[torch.device] = None,
-                       amp: bool = False) -> Dict[str, Dict[str, Timing]]:
-    """The training step of each model family of ``names`` (:func:`training_config`)
-    at ``size`` px and ``batch`` frames: ``{name: {'float32': Timing}}``, plus
-    ``'bfloat16'`` (autocast, ``tools/train.py --amp``) with ``amp``."""
+                       amp: bool = False,
+                       perceptual: bool = False) -> Dict[str, Dict[str, Timing]]:
+    """The training step of each model family of ``names`` (:func:`training_config`,
+    with the VGG perceptual loss with ``perceptual``) at ``size`` px and
+    ``batch`` frames: ``{name: {'float32': Timing}}``, plus ``'bfloat16'``
+    (autocast, ``tools/train.py --amp``) with ``amp``."""
     results: Dict[str, Dict[str, Timing]] = {}
     for name in names:
-        cfg = training_config(config_root, name, size)
+        cfg = training_config(config_root, name, size, perceptual)
         precisions = [None, 'bfloat16'] if amp else [None]
         results[name] = {}
         for precision in precisions:

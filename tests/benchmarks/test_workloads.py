@@ -71,6 +71,22 @@ def test_training_steps_are_timed_per_model_and_precision():
         benchmarks.train_step_timings(CONFIGS, ['GAN'], 64, 1, 1)
 
 
+@pytest.mark.parametrize('size, scales', [(64, (1, 0.5, 0.25)), (256, (1, 0.5, 0.25, 0.125))])
+def test_the_perceptual_option_adds_the_published_vgg_pyramid_with_random_weights(size, scales):
+    """At the published scales VGG-19 takes at the size (it pools 16x)."""
+    losses = training_config(CONFIGS, 'TPSMM', size, perceptual=True).model.losses
+    loss = losses['perceptual']['loss']
+    assert loss['type'] == 'PerceptualPyramidLoss' and tuple(loss['scales']) == scales
+    assert loss['backbone'] == dict(type='VGG19', pretrained=False)
+    assert 'reconstruction' in losses   # the weight-free losses stay
+    assert 'perceptual' not in training_config(CONFIGS, 'TPSMM', size).model.losses
+
+
+def test_a_step_with_the_perceptual_loss_is_timed():
+    timing = benchmarks.train_step_timings(CONFIGS, ['FOMM'], 64, 1, 1, perceptual=True)
+    assert timing['FOMM']['float32'].wall > 0
+
+
 def test_config_files_are_timed_with_the_options_merged_in():
     path = osp.join(CONFIGS, 'fomm', 'fomm_k10-lite_1xb8-20e_synthetic-64.py')
     options = {'train_dataloader.batch_size': 1}
